@@ -1,0 +1,462 @@
+//! Lab channels: crossbeam-channel's API and semantics, watched.
+//!
+//! A [`Sender`] and [`Receiver`] wrap crossbeam's own handles, so buffering,
+//! fairness, rendezvous and disconnection are crossbeam's, unchanged. The
+//! lab adds three things: a per-handle counter (a plain store by the owning
+//! thread), a blocked state published only when an operation would really
+//! block, and an abort arm so a dead run wakes every blocked operation.
+//!
+//! ```
+//! use chanlab::lab::{Config, Lab};
+//!
+//! let report = Lab::run(Config::default(), |lab| {
+//!     let (tx, rx) = lab.bounded("numbers", 2);
+//!     lab.go("producer", move || {
+//!         for i in 0..5 {
+//!             tx.send(i).unwrap();
+//!         }
+//!         // `tx` is dropped here: the channel closes, the loop below ends.
+//!     });
+//!     rx.iter().sum::<i32>()
+//! });
+//! assert_eq!(report.outcome, Some(10));
+//! assert!(report.verdict.is_none());
+//! ```
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel as cb;
+use crossbeam_utils::Backoff;
+
+pub use crossbeam_channel::{
+    RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
+};
+
+use super::events::EventKind;
+use super::runtime::{Core, Wait};
+use super::stats::{ChannelStats, End, HandleCounter};
+
+/// The sending side of a lab channel; see [`Lab::bounded`](super::Lab::bounded).
+pub struct Sender<T> {
+    pub(crate) inner: cb::Sender<T>,
+    pub(crate) stats: Arc<ChannelStats>,
+    pub(crate) counter: Arc<HandleCounter>,
+    pub(crate) core: Arc<Core>,
+}
+
+/// The receiving side of a lab channel; see [`Lab::bounded`](super::Lab::bounded).
+pub struct Receiver<T> {
+    pub(crate) inner: cb::Receiver<T>,
+    pub(crate) stats: Arc<ChannelStats>,
+    pub(crate) counter: Arc<HandleCounter>,
+    pub(crate) core: Arc<Core>,
+}
+
+pub(crate) fn pair<T>(
+    core: &Arc<Core>,
+    stats: Arc<ChannelStats>,
+    (tx, rx): (cb::Sender<T>, cb::Receiver<T>),
+) -> (Sender<T>, Receiver<T>) {
+    (
+        Sender {
+            inner: tx,
+            counter: stats.attach(End::Send),
+            stats: Arc::clone(&stats),
+            core: Arc::clone(core),
+        },
+        Receiver::wrap(core, stats, rx),
+    )
+}
+
+impl<T> Receiver<T> {
+    pub(crate) fn wrap(core: &Arc<Core>, stats: Arc<ChannelStats>, inner: cb::Receiver<T>) -> Self {
+        Self {
+            inner,
+            counter: stats.attach(End::Recv),
+            stats,
+            core: Arc::clone(core),
+        }
+    }
+}
+
+/// Where a blocked operation ended up.
+enum Waited<T> {
+    Done(T),
+    Disconnected,
+    TimedOut,
+}
+
+impl<T> Sender<T> {
+    /// Blocks until the message is sent, like crossbeam's `send`.
+    ///
+    /// Fails with [`SendError`] (handing the message back) when every
+    /// Receiver is gone — even while blocked — or when the run aborted.
+    pub fn send(&self, msg: T) -> Result<(), SendError<T>> {
+        match self.send_until(msg, None) {
+            Ok(()) => Ok(()),
+            Err(SendTimeoutError::Disconnected(m) | SendTimeoutError::Timeout(m)) => {
+                Err(SendError(m))
+            }
+        }
+    }
+
+    /// Sends only if it can be done at once, like crossbeam's `try_send`.
+    pub fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
+        if !self.core.pass() {
+            return Err(TrySendError::Disconnected(msg));
+        }
+        self.inner.try_send(msg)?;
+        self.stats.bump(End::Send, &self.counter, &self.core);
+        Ok(())
+    }
+
+    /// Blocks for at most `timeout` (lesson time: divided by the run's
+    /// speed factor), like crossbeam's `send_timeout`.
+    pub fn send_timeout(&self, msg: T, timeout: Duration) -> Result<(), SendTimeoutError<T>> {
+        let deadline = Instant::now() + self.core.scaled(timeout);
+        self.send_until(msg, Some(deadline))
+    }
+
+    fn send_until(&self, msg: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
+        if !self.core.pass() {
+            return Err(SendTimeoutError::Disconnected(msg));
+        }
+        // Fast path first, with crossbeam's own short spin: the blocked state
+        // is published only when the operation really has to wait.
+        let backoff = Backoff::new();
+        let mut msg = msg;
+        loop {
+            match self.inner.try_send(msg) {
+                Ok(()) => {
+                    self.stats.bump(End::Send, &self.counter, &self.core);
+                    return Ok(());
+                }
+                Err(TrySendError::Disconnected(m)) => return Err(SendTimeoutError::Disconnected(m)),
+                Err(TrySendError::Full(m)) => msg = m,
+            }
+            if backoff.is_completed() {
+                break;
+            }
+            backoff.snooze();
+        }
+        self.send_blocking(msg, deadline)
+    }
+
+    #[cold]
+    fn send_blocking(&self, msg: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
+        let worker = self.core.current_worker();
+        self.core
+            .begin_wait(worker, Wait::Send(Arc::clone(&self.stats)), deadline);
+        let mut msg = Some(msg);
+        let waited = {
+            let mut sel = cb::Select::new();
+            let send = sel.send(&self.inner);
+            sel.recv(&self.core.abort_rx);
+            let picked = match deadline {
+                Some(d) => sel.select_deadline(d).ok(),
+                None => Some(sel.select()),
+            };
+            match picked {
+                None => Waited::TimedOut,
+                Some(op) if op.index() == send => {
+                    let m = msg.take().expect("message is sent once");
+                    match op.send(&self.inner, m) {
+                        Ok(()) => Waited::Done(()),
+                        Err(SendError(m)) => {
+                            msg = Some(m);
+                            Waited::Disconnected
+                        }
+                    }
+                }
+                Some(op) => {
+                    let _ = op.recv(&self.core.abort_rx);
+                    Waited::Disconnected
+                }
+            }
+        };
+        if matches!(waited, Waited::Done(())) {
+            self.stats.bump(End::Send, &self.counter, &self.core);
+        }
+        self.core.end_wait(worker);
+        match (waited, msg) {
+            (Waited::Done(()), _) => Ok(()),
+            (Waited::TimedOut, Some(m)) => Err(SendTimeoutError::Timeout(m)),
+            (_, Some(m)) => Err(SendTimeoutError::Disconnected(m)),
+            (_, None) => unreachable!("an unsent message is still held"),
+        }
+    }
+
+    /// Messages in the channel now (always 0 for a rendezvous).
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.inner.len()
+    }
+
+    /// True when no message is buffered.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.inner.is_empty()
+    }
+
+    /// True when a send would block (always true for a rendezvous).
+    #[must_use]
+    pub fn is_full(&self) -> bool {
+        self.inner.is_full()
+    }
+
+    /// `None` for unbounded, `Some(0)` for a rendezvous.
+    #[must_use]
+    pub fn capacity(&self) -> Option<usize> {
+        self.inner.capacity()
+    }
+
+    /// The channel's name in the lab.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.stats.name
+    }
+}
+
+impl<T> Receiver<T> {
+    /// Blocks until a message arrives, like crossbeam's `recv`.
+    ///
+    /// Fails with [`RecvError`] once the channel is empty and every Sender
+    /// is gone, or when the run aborted.
+    pub fn recv(&self) -> Result<T, RecvError> {
+        self.recv_until(None).map_err(|_| RecvError)
+    }
+
+    /// Receives only if a message is there now, like crossbeam's `try_recv`.
+    pub fn try_recv(&self) -> Result<T, TryRecvError> {
+        if !self.core.pass() {
+            return Err(TryRecvError::Disconnected);
+        }
+        let msg = self.inner.try_recv()?;
+        self.stats.bump(End::Recv, &self.counter, &self.core);
+        Ok(msg)
+    }
+
+    /// Blocks for at most `timeout` (lesson time), like crossbeam's
+    /// `recv_timeout`.
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
+        let deadline = Instant::now() + self.core.scaled(timeout);
+        self.recv_until(Some(deadline))
+    }
+
+    fn recv_until(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
+        if !self.core.pass() {
+            return Err(RecvTimeoutError::Disconnected);
+        }
+        let backoff = Backoff::new();
+        loop {
+            match self.inner.try_recv() {
+                Ok(msg) => {
+                    self.stats.bump(End::Recv, &self.counter, &self.core);
+                    return Ok(msg);
+                }
+                Err(TryRecvError::Disconnected) => return Err(RecvTimeoutError::Disconnected),
+                Err(TryRecvError::Empty) => {}
+            }
+            if backoff.is_completed() {
+                break;
+            }
+            backoff.snooze();
+        }
+        self.recv_blocking(deadline)
+    }
+
+    #[cold]
+    fn recv_blocking(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
+        let worker = self.core.current_worker();
+        self.core
+            .begin_wait(worker, Wait::Recv(Arc::clone(&self.stats)), deadline);
+        let waited = {
+            let mut sel = cb::Select::new();
+            let recv = sel.recv(&self.inner);
+            sel.recv(&self.core.abort_rx);
+            let picked = match deadline {
+                Some(d) => sel.select_deadline(d).ok(),
+                None => Some(sel.select()),
+            };
+            match picked {
+                None => Waited::TimedOut,
+                Some(op) if op.index() == recv => match op.recv(&self.inner) {
+                    Ok(msg) => Waited::Done(msg),
+                    Err(RecvError) => Waited::Disconnected,
+                },
+                Some(op) => {
+                    let _ = op.recv(&self.core.abort_rx);
+                    Waited::Disconnected
+                }
+            }
+        };
+        if matches!(waited, Waited::Done(_)) {
+            self.stats.bump(End::Recv, &self.counter, &self.core);
+        }
+        self.core.end_wait(worker);
+        match waited {
+            Waited::Done(msg) => Ok(msg),
+            Waited::TimedOut => Err(RecvTimeoutError::Timeout),
+            Waited::Disconnected => Err(RecvTimeoutError::Disconnected),
+        }
+    }
+
+    /// A blocking iterator that ends when the channel is closed and empty
+    /// (Go's `for v := range ch`).
+    #[must_use]
+    pub fn iter(&self) -> Iter<'_, T> {
+        Iter { rx: self }
+    }
+
+    /// A non-blocking iterator over the messages there now.
+    #[must_use]
+    pub fn try_iter(&self) -> TryIter<'_, T> {
+        TryIter { rx: self }
+    }
+
+    /// Messages in the channel now (always 0 for a rendezvous).
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.inner.len()
+    }
+
+    /// True when no message is buffered.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.inner.is_empty()
+    }
+
+    /// True when the buffer is full (always true for a rendezvous).
+    #[must_use]
+    pub fn is_full(&self) -> bool {
+        self.inner.is_full()
+    }
+
+    /// `None` for unbounded, `Some(0)` for a rendezvous.
+    #[must_use]
+    pub fn capacity(&self) -> Option<usize> {
+        self.inner.capacity()
+    }
+
+    /// The channel's name in the lab.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.stats.name
+    }
+}
+
+impl<T> Clone for Sender<T> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            counter: self.stats.attach(End::Send),
+            stats: Arc::clone(&self.stats),
+            core: Arc::clone(&self.core),
+        }
+    }
+}
+
+impl<T> Clone for Receiver<T> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            counter: self.stats.attach(End::Recv),
+            stats: Arc::clone(&self.stats),
+            core: Arc::clone(&self.core),
+        }
+    }
+}
+
+// The stats say "closed" a moment before crossbeam's handle goes: a check
+// in between sees the waiting side as able to proceed, which is true a
+// moment later. The other order could show a false deadlock.
+impl<T> Drop for Sender<T> {
+    fn drop(&mut self) {
+        if self.stats.detach(End::Send, &self.counter) == 0 {
+            self.core.log(EventKind::Closed {
+                channel: self.stats.name.to_string(),
+                by_sender: true,
+            });
+        }
+    }
+}
+
+impl<T> Drop for Receiver<T> {
+    fn drop(&mut self) {
+        if self.stats.detach(End::Recv, &self.counter) == 0 && self.stats.kind == super::ChannelKind::Normal {
+            self.core.log(EventKind::Closed {
+                channel: self.stats.name.to_string(),
+                by_sender: false,
+            });
+        }
+    }
+}
+
+impl<T> fmt::Debug for Sender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sender").field("channel", &self.name()).finish()
+    }
+}
+
+impl<T> fmt::Debug for Receiver<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Receiver").field("channel", &self.name()).finish()
+    }
+}
+
+/// Blocking iterator from [`Receiver::iter`].
+#[derive(Debug)]
+pub struct Iter<'a, T> {
+    rx: &'a Receiver<T>,
+}
+
+impl<T> Iterator for Iter<'_, T> {
+    type Item = T;
+    fn next(&mut self) -> Option<T> {
+        self.rx.recv().ok()
+    }
+}
+
+/// Non-blocking iterator from [`Receiver::try_iter`].
+#[derive(Debug)]
+pub struct TryIter<'a, T> {
+    rx: &'a Receiver<T>,
+}
+
+impl<T> Iterator for TryIter<'_, T> {
+    type Item = T;
+    fn next(&mut self) -> Option<T> {
+        self.rx.try_recv().ok()
+    }
+}
+
+/// Owning blocking iterator: `for v in rx`.
+#[derive(Debug)]
+pub struct IntoIter<T> {
+    rx: Receiver<T>,
+}
+
+impl<T> Iterator for IntoIter<T> {
+    type Item = T;
+    fn next(&mut self) -> Option<T> {
+        self.rx.recv().ok()
+    }
+}
+
+impl<T> IntoIterator for Receiver<T> {
+    type Item = T;
+    type IntoIter = IntoIter<T>;
+    fn into_iter(self) -> IntoIter<T> {
+        IntoIter { rx: self }
+    }
+}
+
+impl<'a, T> IntoIterator for &'a Receiver<T> {
+    type Item = T;
+    type IntoIter = Iter<'a, T>;
+    fn into_iter(self) -> Iter<'a, T> {
+        self.iter()
+    }
+}

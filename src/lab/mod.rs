@@ -1,0 +1,241 @@
+//! The lab: an instrumented runtime of channels and workers.
+//!
+//! Lessons are written against the lab exactly as they would be against
+//! crossbeam-channel and `std::thread`; the lab watches every operation so
+//! the TUI can draw it and the verdicts can say what broke:
+//!
+//! - [`Lab::bounded`] / [`Lab::unbounded`] make named channels with
+//!   crossbeam's methods, errors and disconnect rules;
+//! - [`Lab::go`] spawns a named worker thread (a goroutine, in Go's terms);
+//! - [`select!`](crate::select) / [`Select`] wait on several channels;
+//!   [`Lab::after`], [`Lab::tick`], [`Lab::never`] are timers;
+//!   [`Lab::work`] is simulated work that follows the run's speed;
+//! - [`Lab::run`] runs a lesson's main and returns a [`Report`] with the
+//!   verdict: deadlock, stall, leak or panic.
+//!
+//! ```
+//! use chanlab::lab::{Config, Lab, Verdict};
+//!
+//! // Two workers each wait to receive from the other: Go would say
+//! // "all goroutines are asleep - deadlock!", and so does the lab.
+//! let report = Lab::run(Config::default(), |lab| {
+//!     let (a_tx, a_rx) = lab.bounded::<u32>("a", 0);
+//!     let (b_tx, b_rx) = lab.bounded::<u32>("b", 0);
+//!     let left = lab.go("left", move || { let _ = a_rx.recv(); drop(b_tx); });
+//!     let right = lab.go("right", move || { let _ = b_rx.recv(); drop(a_tx); });
+//!     let _ = left.join();
+//!     let _ = right.join();
+//! });
+//! assert!(matches!(report.verdict, Some(Verdict::Deadlock { .. })));
+//! ```
+
+mod channel;
+mod events;
+mod run;
+mod runtime;
+mod select;
+mod snapshot;
+mod stats;
+mod thread_ctx;
+mod verdict;
+mod worker;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel as cb;
+
+pub use channel::{
+    IntoIter, Iter, Receiver, RecvError, RecvTimeoutError, SendError, SendTimeoutError, Sender,
+    TryIter, TryRecvError, TrySendError,
+};
+pub use events::{Event, EventKind};
+pub use run::{Report, Run};
+pub use runtime::{Config, stage_of};
+pub use select::{Select, SelectTimeoutError, SelectedOperation, TrySelectError};
+pub use snapshot::{
+    ChannelKind, ChannelSnapshot, SelectArm, SleepReason, Snapshot, Totals, WorkerSnapshot,
+    WorkerState,
+};
+pub use thread_ctx::is_lab_worker;
+pub use verdict::{StuckWorker, Verdict};
+pub use worker::{JoinError, JoinHandle};
+
+use runtime::Core;
+use stats::End;
+
+/// A handle on one run's runtime. Cheap to clone; every clone is the same lab.
+#[derive(Clone)]
+pub struct Lab {
+    pub(crate) core: Arc<Core>,
+}
+
+impl std::fmt::Debug for Lab {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lab").field("id", &self.core.id).finish()
+    }
+}
+
+/// Events read since a position; see [`Lab::events_since`].
+#[derive(Debug, Clone, Default)]
+pub struct EventBatch {
+    /// The events, oldest first.
+    pub events: Vec<Event>,
+    /// How many events after the position were already overwritten.
+    pub skipped: u64,
+}
+
+impl Lab {
+    /// A lab without a main: channels and workers for ad-hoc use. Verdicts
+    /// need a closed world; prefer [`Lab::run`] or [`Lab::start`].
+    #[must_use]
+    pub fn new(config: Config) -> Self {
+        Self {
+            core: Core::new(config),
+        }
+    }
+
+    /// Runs `main` as the worker `main` and waits for the report.
+    pub fn run<T, F>(config: Config, main: F) -> Report<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Lab) -> T + Send + 'static,
+    {
+        Run::start(config, main).wait()
+    }
+
+    /// Starts `main` as the worker `main` and returns at once: the caller
+    /// watches, paces and finally waits for the [`Run`].
+    pub fn start<T, F>(config: Config, main: F) -> Run<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Lab) -> T + Send + 'static,
+    {
+        Run::start(config, main)
+    }
+
+    /// A channel holding at most `cap` messages; `cap == 0` is a rendezvous
+    /// (Go's unbuffered channel): each send waits for its receive.
+    pub fn bounded<T>(&self, name: impl Into<String>, cap: usize) -> (Sender<T>, Receiver<T>) {
+        let stats = self
+            .core
+            .new_channel(name.into(), Some(cap), ChannelKind::Normal);
+        channel::pair(&self.core, stats, cb::bounded(cap))
+    }
+
+    /// A channel with no limit: sends never block (and memory can grow).
+    pub fn unbounded<T>(&self, name: impl Into<String>) -> (Sender<T>, Receiver<T>) {
+        let stats = self.core.new_channel(name.into(), None, ChannelKind::Normal);
+        channel::pair(&self.core, stats, cb::unbounded())
+    }
+
+    /// Spawns a named worker (`stage#n` names group workers into a stage).
+    /// A panic in it becomes a verdict, never the end of the process.
+    pub fn go<T, F>(&self, name: impl Into<String>, f: F) -> JoinHandle<T>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+    {
+        worker::spawn(&self.core, name.into(), false, f)
+    }
+
+    fn timer(&self, name: String, fires: Option<u64>, inner: cb::Receiver<Instant>) -> Receiver<Instant> {
+        let stats = self
+            .core
+            .new_channel(name, Some(1), ChannelKind::Timer { fires });
+        stats.attach(End::Send);
+        Receiver::wrap(&self.core, stats, inner)
+    }
+
+    /// A channel that delivers one message after `d` (lesson time), like
+    /// crossbeam's `after`.
+    #[must_use]
+    pub fn after(&self, d: Duration) -> Receiver<Instant> {
+        let inner = cb::after(self.core.scaled(d));
+        self.timer(format!("after {d:?}"), Some(1), inner)
+    }
+
+    /// A channel that delivers a message every `d` (lesson time), like
+    /// crossbeam's `tick`.
+    #[must_use]
+    pub fn tick(&self, d: Duration) -> Receiver<Instant> {
+        let inner = cb::tick(self.core.scaled(d));
+        self.timer(format!("tick {d:?}"), None, inner)
+    }
+
+    /// A channel that never delivers and never closes, like crossbeam's
+    /// `never`: a way to switch off a select arm.
+    #[must_use]
+    pub fn never<T>(&self) -> Receiver<T> {
+        let stats = self
+            .core
+            .new_channel("never".to_owned(), Some(0), ChannelKind::Never);
+        stats.attach(End::Send);
+        Receiver::wrap(&self.core, stats, cb::never())
+    }
+
+    /// Simulated work: sleeps `d` divided by the speed factor, shown as
+    /// *sleeping*. Returns early if the run aborts.
+    pub fn work(&self, d: Duration) {
+        if !self.core.pass() {
+            return;
+        }
+        let me = self.core.current_worker();
+        self.core.set_sleeping(me, Some(SleepReason::Work));
+        let _ = self.core.abort_rx.recv_timeout(self.core.scaled(d));
+        self.core.set_sleeping(me, None);
+    }
+
+    /// The lab at this instant. Never waits for a worker.
+    #[must_use]
+    pub fn snapshot(&self) -> Snapshot {
+        self.core.snapshot()
+    }
+
+    /// Events from position `from` on (the event with `seq == from` first).
+    #[must_use]
+    pub fn events_since(&self, from: u64) -> EventBatch {
+        let (events, skipped) = self.core.events_since(from);
+        EventBatch { events, skipped }
+    }
+
+    /// Closes or opens the pacing gate: paused workers stop at their next
+    /// lab operation.
+    pub fn set_paused(&self, paused: bool) {
+        self.core.set_paused(paused);
+    }
+
+    /// True while paused.
+    #[must_use]
+    pub fn is_paused(&self) -> bool {
+        self.core.is_paused()
+    }
+
+    /// While paused, lets exactly one lab operation through.
+    pub fn step(&self) {
+        self.core.step();
+    }
+
+    /// The speed factor for simulated work, timers and timeouts.
+    #[must_use]
+    pub fn speed(&self) -> f64 {
+        self.core.speed()
+    }
+
+    /// Changes the speed factor (clamped to 0.01–100).
+    pub fn set_speed(&self, speed: f64) {
+        self.core.set_speed(speed);
+    }
+
+    /// The verdict so far, if any.
+    #[must_use]
+    pub fn verdict(&self) -> Option<Verdict> {
+        self.core.verdict()
+    }
+
+    /// True once the run aborted (verdict or stop): every operation fails.
+    #[must_use]
+    pub fn is_aborted(&self) -> bool {
+        self.core.is_aborted()
+    }
+}

@@ -1,0 +1,909 @@
+//! The lab's shared core: the worker registry, the pacing gate, the abort
+//! switch and the verdict logic. Everything here runs on the slow path
+//! (when an operation must wait), never on a send or receive that succeeds
+//! at once.
+
+use std::panic;
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Once, PoisonError};
+use std::thread::JoinHandle as OsJoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel as cb;
+
+use super::events::{EventKind, EventLog};
+use super::snapshot::{
+    ChannelSnapshot, SelectArm, SleepReason, Snapshot, Totals, WorkerSnapshot, WorkerState,
+};
+use super::stats::{ChannelKind, ChannelStats, End};
+use super::thread_ctx;
+use super::verdict::{StuckWorker, Verdict};
+
+/// How a run is paced and judged.
+///
+/// ```
+/// let config = chanlab::lab::Config { speed: 2.0, ..Default::default() };
+/// assert_eq!(config.speed, 2.0);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Speed factor for simulated work, timers and timeouts (0.1–10 in the UI).
+    pub speed: f64,
+    /// How many recent events the ring buffer keeps.
+    pub events: usize,
+    /// After main returns, how long workers that still run or sleep get to
+    /// finish before they are named as leaked. Workers stuck on a channel
+    /// nobody can serve are named at once.
+    pub leak_grace: Duration,
+    /// With a foreign thread in play, how long nothing may move before a stall.
+    pub stall_after: Duration,
+    /// After an abort, how long workers get to stop before they are named
+    /// unstoppable and left behind.
+    pub stop_grace: Duration,
+    /// After an abort, how many more lab operations a worker may attempt
+    /// (ignoring the errors) before the lab unwinds it.
+    pub spin_limit: u64,
+    /// Start with the pacing gate closed (a classroom starts paused).
+    pub start_paused: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            speed: 1.0,
+            events: 4096,
+            leak_grace: Duration::from_secs(1),
+            stall_after: Duration::from_secs(2),
+            stop_grace: Duration::from_secs(2),
+            spin_limit: 100_000,
+            start_paused: false,
+        }
+    }
+}
+
+const OPEN: u8 = 0;
+const PAUSED: u8 = 1;
+const ABORTED: u8 = 2;
+
+/// The panic payload used to unwind a worker that spins on a dead run.
+pub(crate) struct StoppedByLab;
+
+/// What a blocked worker waits on.
+#[derive(Clone)]
+pub(crate) enum Wait {
+    Send(Arc<ChannelStats>),
+    Recv(Arc<ChannelStats>),
+    Select(Vec<(End, Arc<ChannelStats>)>),
+    Join(usize),
+}
+
+enum Activity {
+    Running,
+    Waiting {
+        wait: Wait,
+        deadline: Option<Instant>,
+    },
+    Sleeping(SleepReason),
+    Done,
+    Panicked(String),
+}
+
+impl Activity {
+    fn is_live(&self) -> bool {
+        !matches!(self, Self::Done | Self::Panicked(_))
+    }
+}
+
+struct WorkerEntry {
+    name: Arc<str>,
+    external: bool,
+    thread: u64,
+    activity: Activity,
+    frozen: Option<WorkerState>,
+    foreign_ops: Arc<AtomicU64>,
+}
+
+#[derive(Default)]
+struct Registry {
+    workers: Vec<WorkerEntry>,
+    channels: Vec<Arc<ChannelStats>>,
+    live: usize,
+    external_seen: bool,
+    verdict: Option<Verdict>,
+    main: Option<usize>,
+    main_returned: bool,
+    stopped: bool,
+    finished: bool,
+    stall: Option<(u64, Instant)>,
+}
+
+pub(crate) struct Core {
+    pub(crate) id: u64,
+    started: Instant,
+    mode: AtomicU8,
+    steps: Mutex<u64>,
+    gate_cv: Condvar,
+    abort_tx: Mutex<Option<cb::Sender<()>>>,
+    pub(crate) abort_rx: cb::Receiver<()>,
+    reg: Mutex<Registry>,
+    changed: Condvar,
+    events: EventLog,
+    speed_bits: AtomicU64,
+    pub(crate) config: Config,
+    threads: Mutex<Vec<OsJoinHandle<()>>>,
+}
+
+static NEXT_LAB: AtomicU64 = AtomicU64::new(1);
+static QUIET_HOOK: Once = Once::new();
+
+/// Lab workers' panics become verdicts: keep them off stderr (and off a TUI
+/// screen), but leave every other thread's panic to the previous hook.
+fn install_quiet_hook() {
+    QUIET_HOOK.call_once(|| {
+        let previous = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            if thread_ctx::is_lab_worker() {
+                let message = payload_message(info.payload());
+                let note = match info.location() {
+                    Some(at) => format!("{message} (at {}:{})", at.file(), at.line()),
+                    None => message,
+                };
+                thread_ctx::note_panic(note);
+            } else {
+                previous(info);
+            }
+        }));
+    });
+}
+
+/// The text of a panic payload.
+pub(crate) fn payload_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else if payload.is::<StoppedByLab>() {
+        "stopped by the lab: it kept calling lab operations after the run aborted".to_owned()
+    } else {
+        "a panic with a non-text payload".to_owned()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Core {
+    pub(crate) fn new(config: Config) -> Arc<Self> {
+        install_quiet_hook();
+        let (abort_tx, abort_rx) = cb::bounded(0);
+        let mode = if config.start_paused { PAUSED } else { OPEN };
+        let speed = config.speed.clamp(0.01, 100.0);
+        Arc::new(Self {
+            id: NEXT_LAB.fetch_add(1, Ordering::Relaxed),
+            started: Instant::now(),
+            mode: AtomicU8::new(mode),
+            steps: Mutex::new(0),
+            gate_cv: Condvar::new(),
+            abort_tx: Mutex::new(Some(abort_tx)),
+            abort_rx,
+            reg: Mutex::new(Registry::default()),
+            changed: Condvar::new(),
+            events: EventLog::new(config.events),
+            speed_bits: AtomicU64::new(speed.to_bits()),
+            config,
+            threads: Mutex::new(Vec::new()),
+        })
+    }
+
+    fn reg(&self) -> MutexGuard<'_, Registry> {
+        lock(&self.reg)
+    }
+
+    pub(crate) fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    pub(crate) fn log(&self, kind: EventKind) {
+        self.events.push(self.elapsed(), kind);
+    }
+
+    pub(crate) fn events_since(&self, from: u64) -> (Vec<super::events::Event>, u64) {
+        self.events.since(from)
+    }
+
+    // ---- pacing -------------------------------------------------------
+
+    /// The pacing gate every lab operation passes. `false` means the run
+    /// was aborted: the operation must fail as if disconnected.
+    #[inline]
+    pub(crate) fn pass(&self) -> bool {
+        self.mode.load(Ordering::Acquire) == OPEN || self.pass_slow()
+    }
+
+    #[cold]
+    fn pass_slow(&self) -> bool {
+        let mut steps = lock(&self.steps);
+        loop {
+            match self.mode.load(Ordering::Acquire) {
+                OPEN => return true,
+                ABORTED => {
+                    drop(steps);
+                    if thread_ctx::spun_past(self.config.spin_limit) {
+                        panic::resume_unwind(Box::new(StoppedByLab));
+                    }
+                    return false;
+                }
+                _ if *steps > 0 => {
+                    *steps -= 1;
+                    return true;
+                }
+                _ => steps = self.gate_cv.wait(steps).unwrap_or_else(PoisonError::into_inner),
+            }
+        }
+    }
+
+    pub(crate) fn is_aborted(&self) -> bool {
+        self.mode.load(Ordering::Acquire) == ABORTED
+    }
+
+    pub(crate) fn is_paused(&self) -> bool {
+        self.mode.load(Ordering::Acquire) == PAUSED
+    }
+
+    pub(crate) fn set_paused(&self, paused: bool) {
+        let _steps = lock(&self.steps);
+        let (from, to) = if paused { (OPEN, PAUSED) } else { (PAUSED, OPEN) };
+        if self
+            .mode
+            .compare_exchange(from, to, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
+            self.gate_cv.notify_all();
+            let what = if paused { "paused" } else { "resumed" };
+            self.log(EventKind::Control { what: what.to_owned() });
+        }
+    }
+
+    pub(crate) fn step(&self) {
+        let mut steps = lock(&self.steps);
+        if self.mode.load(Ordering::Acquire) == PAUSED {
+            *steps += 1;
+            self.gate_cv.notify_one();
+        }
+    }
+
+    pub(crate) fn speed(&self) -> f64 {
+        f64::from_bits(self.speed_bits.load(Ordering::Relaxed))
+    }
+
+    pub(crate) fn set_speed(&self, speed: f64) {
+        let speed = speed.clamp(0.01, 100.0);
+        self.speed_bits.store(speed.to_bits(), Ordering::Relaxed);
+        self.log(EventKind::Control {
+            what: format!("speed {speed:.1}x"),
+        });
+    }
+
+    /// Lesson time to wall time.
+    pub(crate) fn scaled(&self, d: Duration) -> Duration {
+        d.div_f64(self.speed())
+    }
+
+    // ---- registry -----------------------------------------------------
+
+    pub(crate) fn new_channel(
+        &self,
+        name: String,
+        capacity: Option<usize>,
+        kind: ChannelKind,
+    ) -> Arc<ChannelStats> {
+        let mut reg = self.reg();
+        let stats = Arc::new(ChannelStats::new(
+            reg.channels.len(),
+            name.into(),
+            capacity,
+            kind,
+        ));
+        reg.channels.push(Arc::clone(&stats));
+        stats
+    }
+
+    /// Adds a worker; `main` marks the lesson's main.
+    pub(crate) fn register(
+        &self,
+        name: Arc<str>,
+        external: bool,
+        thread: u64,
+        main: bool,
+    ) -> (usize, Arc<AtomicU64>) {
+        let foreign_ops = Arc::new(AtomicU64::new(0));
+        let mut reg = self.reg();
+        let id = reg.workers.len();
+        reg.workers.push(WorkerEntry {
+            name: Arc::clone(&name),
+            external,
+            thread,
+            activity: Activity::Running,
+            frozen: None,
+            foreign_ops: Arc::clone(&foreign_ops),
+        });
+        reg.live += 1;
+        reg.external_seen |= external;
+        if main {
+            reg.main = Some(id);
+        }
+        drop(reg);
+        self.log(EventKind::Spawned {
+            worker: name.to_string(),
+            external,
+        });
+        (id, foreign_ops)
+    }
+
+    pub(crate) fn set_thread(&self, worker: usize, thread: u64) {
+        self.reg().workers[worker].thread = thread;
+    }
+
+    pub(crate) fn keep_thread(&self, handle: OsJoinHandle<()>) {
+        lock(&self.threads).push(handle);
+    }
+
+    /// The current thread's worker id, registering a foreign thread as an
+    /// external worker the first time it is seen.
+    pub(crate) fn current_worker(self: &Arc<Self>) -> usize {
+        if let Some((id, _)) = thread_ctx::lookup(self.id) {
+            return id;
+        }
+        let me = thread_ctx::thread_number();
+        let name: Arc<str> = match std::thread::current().name() {
+            Some(n) => format!("{n} (external)").into(),
+            None => format!("thread-{me} (external)").into(),
+        };
+        let (id, ops) = self.register(name, true, me, false);
+        thread_ctx::join(self, id, true, ops);
+        id
+    }
+
+    /// An operation through a handle owned by another thread.
+    pub(crate) fn count_foreign_op(self: &Arc<Self>) {
+        self.current_worker();
+        if let Some((_, ops)) = thread_ctx::lookup(self.id) {
+            ops.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    // ---- transitions --------------------------------------------------
+
+    pub(crate) fn begin_wait(&self, worker: usize, wait: Wait, deadline: Option<Instant>) {
+        match &wait {
+            Wait::Send(ch) => {
+                ch.send_waiting.fetch_add(1, Ordering::SeqCst);
+            }
+            Wait::Recv(ch) => {
+                ch.recv_waiting.fetch_add(1, Ordering::SeqCst);
+            }
+            Wait::Select(arms) => {
+                for (end, ch) in arms {
+                    waiting_counter(ch, *end).fetch_add(1, Ordering::SeqCst);
+                }
+            }
+            Wait::Join(_) => {}
+        }
+        let mut reg = self.reg();
+        let entry = &mut reg.workers[worker];
+        entry.activity = Activity::Waiting { wait, deadline };
+        let what = public_state(&reg, worker).to_string();
+        let name = reg.workers[worker].name.to_string();
+        self.log(EventKind::Blocked { worker: name, what });
+        if deadline.is_none() {
+            self.check_deadlock(&mut reg);
+        }
+    }
+
+    pub(crate) fn end_wait(&self, worker: usize) {
+        let mut reg = self.reg();
+        let old = std::mem::replace(&mut reg.workers[worker].activity, Activity::Running);
+        drop(reg);
+        if let Activity::Waiting { wait, .. } = old {
+            match &wait {
+                Wait::Send(ch) => {
+                    ch.send_waiting.fetch_sub(1, Ordering::SeqCst);
+                }
+                Wait::Recv(ch) => {
+                    ch.recv_waiting.fetch_sub(1, Ordering::SeqCst);
+                }
+                Wait::Select(arms) => {
+                    for (end, ch) in arms {
+                        waiting_counter(ch, *end).fetch_sub(1, Ordering::SeqCst);
+                    }
+                }
+                Wait::Join(_) => {}
+            }
+        }
+    }
+
+    pub(crate) fn set_sleeping(&self, worker: usize, reason: Option<SleepReason>) {
+        let mut reg = self.reg();
+        reg.workers[worker].activity = match reason {
+            Some(reason) => Activity::Sleeping(reason),
+            None => Activity::Running,
+        };
+    }
+
+    /// A worker returned (`Ok`) or panicked (`Err(message)`).
+    pub(crate) fn finish(&self, worker: usize, result: Result<(), String>) {
+        let mut reg = self.reg();
+        if !reg.workers[worker].activity.is_live() {
+            return;
+        }
+        let name = reg.workers[worker].name.to_string();
+        reg.live -= 1;
+        if reg.main == Some(worker) {
+            reg.main_returned = true;
+        }
+        match result {
+            Ok(()) => {
+                reg.workers[worker].activity = Activity::Done;
+                self.log(EventKind::Finished { worker: name });
+            }
+            Err(message) => {
+                reg.workers[worker].activity = Activity::Panicked(message.clone());
+                self.log(EventKind::Panicked {
+                    worker: name.clone(),
+                    message: message.clone(),
+                });
+                let verdict = Verdict::Panicked {
+                    worker: name,
+                    message,
+                };
+                self.declare(&mut reg, verdict, &[]);
+            }
+        }
+        self.check_deadlock(&mut reg);
+        drop(reg);
+        self.changed.notify_all();
+    }
+
+    pub(crate) fn external_exited(&self, worker: usize) {
+        self.finish(worker, Ok(()));
+    }
+
+    // ---- verdicts -----------------------------------------------------
+
+    fn progress(reg: &Registry) -> u64 {
+        reg.channels
+            .iter()
+            .map(|c| {
+                let t = c.totals();
+                t.sent + t.received
+            })
+            .sum()
+    }
+
+    /// True when worker `w` waits on something nobody can complete now.
+    fn is_stuck(reg: &Registry, w: usize) -> bool {
+        match &reg.workers[w].activity {
+            Activity::Waiting {
+                wait,
+                deadline: None,
+            } => !could_proceed(reg, wait),
+            _ => false,
+        }
+    }
+
+    /// Takes the deadlock verdict when every live worker is stuck, confirmed
+    /// against an unchanged progress count. Called on every transition that
+    /// could complete the picture, with the registry locked.
+    fn check_deadlock(&self, reg: &mut Registry) {
+        if reg.verdict.is_some() || reg.stopped || reg.main_returned || reg.live == 0 {
+            return;
+        }
+        let live = || (0..reg.workers.len()).filter(|&w| reg.workers[w].activity.is_live());
+        if !live().all(|w| matches!(reg.workers[w].activity, Activity::Waiting { deadline: None, .. })) {
+            return;
+        }
+        if reg.external_seen {
+            return; // the supervisor decides on a stall: the world is not closed
+        }
+        let before = Self::progress(reg);
+        if !live().all(|w| Self::is_stuck(reg, w)) {
+            return;
+        }
+        if Self::progress(reg) != before {
+            return;
+        }
+        let stuck = live().map(|w| stuck_worker(reg, w)).collect();
+        self.declare(reg, Verdict::Deadlock { stuck }, &[]);
+    }
+
+    /// Records `verdict`, freezes every live worker's state as the verdict
+    /// saw it, and aborts the run.
+    fn declare(&self, reg: &mut Registry, verdict: Verdict, leaked: &[usize]) {
+        if reg.verdict.is_some() || reg.stopped {
+            return;
+        }
+        for w in 0..reg.workers.len() {
+            if reg.workers[w].activity.is_live() && !reg.workers[w].external {
+                let state = public_state(reg, w);
+                reg.workers[w].frozen = Some(if leaked.contains(&w) {
+                    WorkerState::Leaked {
+                        was: Box::new(state),
+                    }
+                } else {
+                    state
+                });
+            }
+        }
+        self.log(EventKind::Verdict {
+            headline: verdict.headline(),
+        });
+        reg.verdict = Some(verdict);
+        self.abort_now();
+        self.changed.notify_all();
+    }
+
+    /// Closes the gate for good and wakes every blocked operation.
+    fn abort_now(&self) {
+        {
+            let _steps = lock(&self.steps);
+            self.mode.store(ABORTED, Ordering::Release);
+            self.gate_cv.notify_all();
+        }
+        lock(&self.abort_tx).take();
+    }
+
+    /// Stops the run on request (restart, quit): no verdict.
+    pub(crate) fn stop(&self) {
+        let mut reg = self.reg();
+        if reg.stopped || reg.verdict.is_some() || reg.finished {
+            return;
+        }
+        reg.stopped = true;
+        drop(reg);
+        self.log(EventKind::Stopped);
+        self.abort_now();
+        self.changed.notify_all();
+    }
+
+    /// The supervisor's periodic look: a safety net for the deadlock check
+    /// and, with foreign threads in play, the stall verdict.
+    pub(crate) fn supervise_tick(&self) {
+        let mut reg = self.reg();
+        self.check_deadlock(&mut reg);
+        if !reg.external_seen || reg.verdict.is_some() || reg.stopped || reg.main_returned {
+            return;
+        }
+        let lab_workers: Vec<usize> = (0..reg.workers.len())
+            .filter(|&w| reg.workers[w].activity.is_live() && !reg.workers[w].external)
+            .collect();
+        let stuck = !lab_workers.is_empty() && lab_workers.iter().all(|&w| Self::is_stuck(&reg, w));
+        let progress = Self::progress(&reg);
+        let now = Instant::now();
+        match reg.stall {
+            Some((p, since)) if stuck && p == progress => {
+                let quiet = now - since;
+                if quiet >= self.config.stall_after {
+                    let stuck = lab_workers.iter().map(|&w| stuck_worker(&reg, w)).collect();
+                    self.declare(&mut reg, Verdict::Stall { stuck, quiet }, &[]);
+                }
+            }
+            _ if stuck => reg.stall = Some((progress, now)),
+            _ => reg.stall = None,
+        }
+    }
+
+    /// After main returned: wait until every other lab worker has finished,
+    /// or take the leak verdict — at once for workers stuck on a channel
+    /// nobody can serve, after `leak_grace` for ones that still run or sleep.
+    pub(crate) fn leak_phase(&self) {
+        let deadline = Instant::now() + self.config.leak_grace;
+        let mut reg = self.reg();
+        loop {
+            if reg.verdict.is_some() || reg.stopped {
+                return;
+            }
+            let alive: Vec<usize> = (0..reg.workers.len())
+                .filter(|&w| reg.workers[w].activity.is_live() && !reg.workers[w].external)
+                .collect();
+            if alive.is_empty() {
+                return;
+            }
+            let before = Self::progress(&reg);
+            let all_stuck = alive.iter().all(|&w| Self::is_stuck(&reg, w))
+                && Self::progress(&reg) == before;
+            let now = Instant::now();
+            if all_stuck || now >= deadline {
+                let leaked = alive.iter().map(|&w| stuck_worker(&reg, w)).collect();
+                self.declare(&mut reg, Verdict::Leak { leaked }, &alive);
+                return;
+            }
+            let wait = (deadline - now).min(Duration::from_millis(10));
+            reg = self
+                .changed
+                .wait_timeout(reg, wait)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+    }
+
+    /// After an abort (or a clean end): wait up to `stop_grace` for every
+    /// lab worker to stop, join their threads, and name the ones that would
+    /// not stop.
+    pub(crate) fn wind_down(&self) -> Vec<String> {
+        let deadline = Instant::now() + self.config.stop_grace;
+        let mut reg = self.reg();
+        loop {
+            let alive: Vec<usize> = (0..reg.workers.len())
+                .filter(|&w| reg.workers[w].activity.is_live() && !reg.workers[w].external)
+                .collect();
+            let now = Instant::now();
+            if alive.is_empty() || now >= deadline {
+                let unstoppable: Vec<String> =
+                    alive.iter().map(|&w| reg.workers[w].name.to_string()).collect();
+                drop(reg);
+                let threads = std::mem::take(&mut *lock(&self.threads));
+                for handle in threads {
+                    if handle.is_finished() || unstoppable.is_empty() {
+                        let _ = handle.join();
+                    } else if !unstoppable.iter().any(|n| Some(n.as_str()) == handle.thread().name()) {
+                        let _ = handle.join();
+                    }
+                }
+                self.reg().finished = true;
+                return unstoppable;
+            }
+            reg = self
+                .changed
+                .wait_timeout(reg, (deadline - now).min(Duration::from_millis(20)))
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+    }
+
+    pub(crate) fn worker_finished(&self, worker: usize) -> bool {
+        !self.reg().workers[worker].activity.is_live()
+    }
+
+    pub(crate) fn verdict(&self) -> Option<Verdict> {
+        self.reg().verdict.clone()
+    }
+
+    pub(crate) fn was_stopped(&self) -> bool {
+        self.reg().stopped
+    }
+
+    // ---- snapshots ----------------------------------------------------
+
+    pub(crate) fn snapshot(&self) -> Snapshot {
+        let reg = self.reg();
+        let channels: Vec<Arc<ChannelStats>> = reg.channels.clone();
+        let mut workers: Vec<(WorkerSnapshot, u64)> = (0..reg.workers.len())
+            .map(|w| {
+                let e = &reg.workers[w];
+                let state = e.frozen.clone().unwrap_or_else(|| public_state(&reg, w));
+                let snap = WorkerSnapshot {
+                    id: w,
+                    name: e.name.to_string(),
+                    stage: stage_of(&e.name).to_owned(),
+                    state,
+                    ops: e.foreign_ops.load(Ordering::Relaxed),
+                    external: e.external,
+                };
+                (snap, e.thread)
+            })
+            .collect();
+        let live = reg.live;
+        let verdict = reg.verdict.clone();
+        let finished = reg.finished;
+        drop(reg);
+
+        let mut by_owner = Vec::new();
+        let mut totals = Totals {
+            workers: workers.len(),
+            live,
+            ..Totals::default()
+        };
+        let channels = channels
+            .iter()
+            .map(|c| {
+                let t = c.totals();
+                c.ops_by_owner(&mut by_owner);
+                totals.sent += t.sent;
+                totals.received += t.received;
+                let senders = c.senders.load(Ordering::SeqCst);
+                let receivers = c.receivers.load(Ordering::SeqCst);
+                ChannelSnapshot {
+                    id: c.id,
+                    name: c.name.to_string(),
+                    capacity: c.capacity,
+                    kind: c.kind,
+                    len: c.len_from(t),
+                    sent: t.sent,
+                    received: t.received,
+                    senders,
+                    receivers,
+                    send_waiting: c.send_waiting.load(Ordering::SeqCst),
+                    recv_waiting: c.recv_waiting.load(Ordering::SeqCst),
+                    closed: c.kind == ChannelKind::Normal && (senders == 0 || receivers == 0),
+                }
+            })
+            .collect();
+        for (w, thread) in &mut workers {
+            if let Some((_, ops)) = by_owner.iter().find(|(o, _)| o == thread) {
+                w.ops += ops;
+            }
+        }
+        totals.blocked = workers.iter().filter(|(w, _)| w.state.is_blocked()).count();
+        Snapshot {
+            elapsed: self.elapsed(),
+            workers: workers.into_iter().map(|(w, _)| w).collect(),
+            channels,
+            totals,
+            verdict,
+            paused: self.is_paused(),
+            speed: self.speed(),
+            finished,
+        }
+    }
+}
+
+fn waiting_counter(ch: &ChannelStats, end: End) -> &std::sync::atomic::AtomicUsize {
+    match end {
+        End::Send => &ch.send_waiting,
+        End::Recv => &ch.recv_waiting,
+    }
+}
+
+/// The part of a worker's name before `#`: `square#2` is in stage `square`.
+#[must_use]
+pub fn stage_of(name: &str) -> &str {
+    let base = name.split(" (external)").next().unwrap_or(name);
+    base.split('#').next().unwrap_or(base)
+}
+
+fn send_ready(ch: &ChannelStats) -> bool {
+    let t = ch.totals();
+    if ch.receivers.load(Ordering::SeqCst) == 0 || t.received > t.sent {
+        return true;
+    }
+    match ch.capacity {
+        None => true,
+        Some(0) => ch.recv_waiting.load(Ordering::SeqCst) > 0,
+        Some(cap) => t.sent - t.received < cap as u64,
+    }
+}
+
+fn recv_ready(ch: &ChannelStats) -> bool {
+    let t = ch.totals();
+    match ch.kind {
+        ChannelKind::Timer { fires } => fires.is_none_or(|n| t.received < n),
+        ChannelKind::Never => false,
+        ChannelKind::Normal => {
+            ch.senders.load(Ordering::SeqCst) == 0
+                || t.sent > t.received
+                || (ch.capacity == Some(0) && ch.send_waiting.load(Ordering::SeqCst) > 0)
+        }
+    }
+}
+
+/// Could this wait complete without anyone else doing anything more?
+/// Counters lag the channel by at most one operation per thread, and every
+/// lag makes an operation look *more* ready, never less: so a "no" here is
+/// a real "no".
+fn could_proceed(reg: &Registry, wait: &Wait) -> bool {
+    match wait {
+        Wait::Send(ch) => send_ready(ch),
+        Wait::Recv(ch) => recv_ready(ch),
+        Wait::Select(arms) => arms.iter().any(|(end, ch)| match end {
+            End::Send => send_ready(ch),
+            End::Recv => recv_ready(ch),
+        }),
+        Wait::Join(w) => !reg.workers[*w].activity.is_live(),
+    }
+}
+
+fn public_state(reg: &Registry, w: usize) -> WorkerState {
+    match &reg.workers[w].activity {
+        Activity::Running => WorkerState::Running,
+        Activity::Sleeping(r) => WorkerState::Sleeping(r.clone()),
+        Activity::Done => WorkerState::Done,
+        Activity::Panicked(m) => WorkerState::Panicked { message: m.clone() },
+        Activity::Waiting { wait, .. } => match wait {
+            Wait::Send(ch) => WorkerState::BlockedSend {
+                channel: ch.name.to_string(),
+            },
+            Wait::Recv(ch) if matches!(ch.kind, ChannelKind::Timer { .. }) => {
+                WorkerState::Sleeping(SleepReason::Timer)
+            }
+            Wait::Recv(ch) => WorkerState::BlockedRecv {
+                channel: ch.name.to_string(),
+            },
+            Wait::Select(arms) => WorkerState::Selecting {
+                arms: arms
+                    .iter()
+                    .map(|(end, ch)| SelectArm {
+                        channel: ch.name.to_string(),
+                        send: *end == End::Send,
+                    })
+                    .collect(),
+            },
+            Wait::Join(target) => WorkerState::Joining {
+                worker: reg.workers[*target].name.to_string(),
+            },
+        },
+    }
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+/// "`squares` (4/4 full)" — a channel's numbers, worded for one side.
+fn channel_detail(ch: &ChannelStats, end: End) -> String {
+    let t = ch.totals();
+    let len = ch.len_from(t);
+    let senders = ch.senders.load(Ordering::SeqCst);
+    let receivers = ch.receivers.load(Ordering::SeqCst);
+    let size = match ch.capacity {
+        None => format!("{len} queued, unbounded"),
+        Some(0) => "rendezvous".to_owned(),
+        Some(cap) if len >= cap => format!("{len}/{cap} full"),
+        Some(cap) => format!("{len}/{cap}"),
+    };
+    match (end, ch.kind) {
+        (End::Recv, ChannelKind::Never) => format!("`{}` (never fires)", ch.name),
+        (End::Recv, _) => format!(
+            "`{}` ({size}, {} alive)",
+            ch.name,
+            plural(senders, "sender", "senders")
+        ),
+        (End::Send, _) => format!(
+            "`{}` ({size}, {} alive)",
+            ch.name,
+            plural(receivers, "receiver", "receivers")
+        ),
+    }
+}
+
+fn stuck_worker(reg: &Registry, w: usize) -> StuckWorker {
+    let e = &reg.workers[w];
+    let state = public_state(reg, w);
+    let detail = match &e.activity {
+        Activity::Waiting { wait, deadline } => {
+            let mut d = match wait {
+                Wait::Send(ch) => format!("waits to send on {}", channel_detail(ch, End::Send)),
+                Wait::Recv(ch) => format!("waits to receive on {}", channel_detail(ch, End::Recv)),
+                Wait::Select(arms) => {
+                    let parts: Vec<String> = arms
+                        .iter()
+                        .map(|(end, ch)| {
+                            let dir = if *end == End::Send { "send" } else { "recv" };
+                            format!("{dir} {}", channel_detail(ch, *end))
+                        })
+                        .collect();
+                    format!("waits in select on {}", parts.join(", "))
+                }
+                Wait::Join(t) => format!("waits for `{}` to finish", reg.workers[*t].name),
+            };
+            if deadline.is_some() {
+                d.push_str(" (with a timeout)");
+            }
+            d
+        }
+        Activity::Running => "is still running".to_owned(),
+        Activity::Sleeping(SleepReason::Work) => "is still working".to_owned(),
+        Activity::Sleeping(SleepReason::Timer) => "sleeps on a timer".to_owned(),
+        Activity::Done => "finished".to_owned(),
+        Activity::Panicked(m) => format!("panicked: {m}"),
+    };
+    StuckWorker {
+        worker: e.name.to_string(),
+        state,
+        detail,
+    }
+}

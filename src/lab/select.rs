@@ -1,0 +1,312 @@
+//! Select over several lab channels, as crossbeam's `Select` and `select!`.
+//!
+//! Ready operations are tried first (crossbeam picks at random among ready
+//! ones); only when none is ready does the worker show as *selecting* and
+//! wait — with the run's abort switch as a hidden extra arm, so a dead run
+//! wakes it. After an abort the operation returned is the first arm's, and
+//! completing it fails as if the channel were disconnected.
+//!
+//! ```
+//! use chanlab::lab::{Config, Lab};
+//! use chanlab::select;
+//!
+//! let report = Lab::run(Config::default(), |lab| {
+//!     let (tx, rx) = lab.bounded::<u32>("work", 1);
+//!     let (done_tx, done) = lab.bounded::<()>("done", 0);
+//!     drop(done_tx); // a closed `done` is ready at once, for every receiver
+//!     tx.send(7).unwrap();
+//!     select! {
+//!         recv(done) -> _ => "cancelled",
+//!         recv(rx) -> v => if v == Ok(7) { "got 7" } else { "?" },
+//!     }
+//! });
+//! assert!(matches!(report.outcome, Some("cancelled" | "got 7")));
+//! ```
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel as cb;
+use crossbeam_utils::Backoff;
+
+pub use crossbeam_channel::{SelectTimeoutError, TrySelectError};
+
+use super::channel::{Receiver, RecvError, SendError, Sender};
+use super::runtime::{Core, Wait};
+use super::stats::{ChannelStats, End};
+
+/// A set of send and receive operations to wait on; see the module docs.
+pub struct Select<'a> {
+    inner: cb::Select<'a>,
+    arms: Vec<(End, Arc<ChannelStats>)>,
+    core: Option<&'a Arc<Core>>,
+    abort_index: Option<usize>,
+}
+
+impl Default for Select<'_> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<'a> Select<'a> {
+    /// An empty select.
+    #[must_use]
+    pub fn new() -> Self {
+        Self {
+            inner: cb::Select::new(),
+            arms: Vec::new(),
+            core: None,
+            abort_index: None,
+        }
+    }
+
+    /// Adds a send arm; returns its index.
+    pub fn send<T>(&mut self, s: &'a Sender<T>) -> usize {
+        self.inner.send(&s.inner);
+        self.add(End::Send, &s.stats, &s.core)
+    }
+
+    /// Adds a receive arm; returns its index.
+    pub fn recv<T>(&mut self, r: &'a Receiver<T>) -> usize {
+        self.inner.recv(&r.inner);
+        self.add(End::Recv, &r.stats, &r.core)
+    }
+
+    fn add(&mut self, end: End, stats: &Arc<ChannelStats>, core: &'a Arc<Core>) -> usize {
+        self.core.get_or_insert(core);
+        self.arms.push((end, Arc::clone(stats)));
+        self.arms.len() - 1
+    }
+
+    /// crossbeam's index to ours; `None` for the hidden abort arm.
+    fn user_index(&self, raw: usize) -> Option<usize> {
+        match self.abort_index {
+            Some(a) if raw == a => None,
+            Some(a) if raw > a => Some(raw - 1),
+            _ => Some(raw),
+        }
+    }
+
+    fn wrap(&self, op: cb::SelectedOperation<'a>, core: &'a Arc<Core>) -> SelectedOperation<'a> {
+        match self.user_index(op.index()) {
+            Some(index) => SelectedOperation {
+                inner: Some(op),
+                index,
+                core,
+            },
+            None => {
+                let _ = op.recv(&core.abort_rx);
+                SelectedOperation::aborted(core)
+            }
+        }
+    }
+
+    /// Picks a ready operation without blocking.
+    pub fn try_select(&mut self) -> Result<SelectedOperation<'a>, TrySelectError> {
+        let Some(core) = self.core else {
+            return Err(TrySelectError);
+        };
+        if !core.pass() {
+            return Ok(SelectedOperation::aborted(core));
+        }
+        let op = self.inner.try_select()?;
+        Ok(self.wrap(op, core))
+    }
+
+    /// Blocks until one operation is ready and picks it.
+    ///
+    /// With no arm at all it waits until the run aborts.
+    pub fn select(&mut self) -> SelectedOperation<'a> {
+        match self.select_until(None) {
+            Ok(op) => op,
+            Err(SelectTimeoutError) => unreachable!("no deadline, no timeout"),
+        }
+    }
+
+    /// Blocks for at most `timeout` (lesson time).
+    pub fn select_timeout(
+        &mut self,
+        timeout: Duration,
+    ) -> Result<SelectedOperation<'a>, SelectTimeoutError> {
+        match self.core {
+            Some(core) => self.select_until(Some(Instant::now() + core.scaled(timeout))),
+            None => {
+                std::thread::sleep(timeout);
+                Err(SelectTimeoutError)
+            }
+        }
+    }
+
+    fn select_until(
+        &mut self,
+        deadline: Option<Instant>,
+    ) -> Result<SelectedOperation<'a>, SelectTimeoutError> {
+        let Some(core) = self.core else {
+            // Nothing to wait on and no lab to abort it: like crossbeam, wait forever
+            // (or until the deadline).
+            match deadline {
+                Some(d) => {
+                    std::thread::sleep(d.saturating_duration_since(Instant::now()));
+                    return Err(SelectTimeoutError);
+                }
+                None => loop {
+                    std::thread::park();
+                },
+            }
+        };
+        if !core.pass() {
+            return Ok(SelectedOperation::aborted(core));
+        }
+        let backoff = Backoff::new();
+        loop {
+            if let Ok(op) = self.inner.try_select() {
+                return Ok(self.wrap(op, core));
+            }
+            if backoff.is_completed() {
+                break;
+            }
+            backoff.snooze();
+        }
+        if self.abort_index.is_none() {
+            self.abort_index = Some(self.inner.recv(&core.abort_rx));
+        }
+        let worker = core.current_worker();
+        core.begin_wait(worker, Wait::Select(self.arms.clone()), deadline);
+        let picked = match deadline {
+            Some(d) => self.inner.select_deadline(d).map_err(|_| SelectTimeoutError),
+            None => Ok(self.inner.select()),
+        };
+        core.end_wait(worker);
+        picked.map(|op| self.wrap(op, core))
+    }
+}
+
+/// The operation a [`Select`] picked: complete it with [`send`](Self::send)
+/// or [`recv`](Self::recv) on the same handle that was added at
+/// [`index`](Self::index), as with crossbeam.
+#[must_use = "a selected operation must be completed"]
+pub struct SelectedOperation<'a> {
+    inner: Option<cb::SelectedOperation<'a>>,
+    index: usize,
+    core: &'a Arc<Core>,
+}
+
+impl<'a> SelectedOperation<'a> {
+    fn aborted(core: &'a Arc<Core>) -> Self {
+        Self {
+            inner: None,
+            index: 0,
+            core,
+        }
+    }
+
+    /// Which arm was picked (the order arms were added, from 0).
+    #[must_use]
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// Completes a send arm.
+    pub fn send<T>(mut self, s: &Sender<T>, msg: T) -> Result<(), SendError<T>> {
+        let Some(op) = self.inner.take() else {
+            return Err(SendError(msg));
+        };
+        op.send(&s.inner, msg)?;
+        s.stats.bump(End::Send, &s.counter, self.core);
+        Ok(())
+    }
+
+    /// Completes a receive arm.
+    pub fn recv<T>(mut self, r: &Receiver<T>) -> Result<T, RecvError> {
+        let Some(op) = self.inner.take() else {
+            return Err(RecvError);
+        };
+        let msg = op.recv(&r.inner)?;
+        r.stats.bump(End::Recv, &r.counter, self.core);
+        Ok(msg)
+    }
+}
+
+/// crossbeam's `select!` over lab channels.
+///
+/// Arms: `recv(rx) -> res => body`, `send(tx, msg) -> res => body`,
+/// `default => body`, `default(timeout) => body` (lesson time), separated
+/// by commas. Each channel expression is evaluated once; the message of a
+/// send arm only if that arm is picked.
+#[macro_export]
+macro_rules! select {
+    ($($tokens:tt)*) => {
+        $crate::__lab_select!(@parse [] () $($tokens)*)
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __lab_select {
+    // ---- parse arms into [(recv ch res body) (send ch msg res body)] ----
+    (@parse [$($arms:tt)*] ($($default:tt)*) recv($r:expr) -> $res:pat => $body:expr $(, $($rest:tt)*)?) => {{
+        let __channel = &$r;
+        $crate::__lab_select!(@parse [$($arms)* (recv __channel ($res) ($body))] ($($default)*) $($($rest)*)?)
+    }};
+    (@parse [$($arms:tt)*] ($($default:tt)*) send($s:expr, $m:expr) -> $res:pat => $body:expr $(, $($rest:tt)*)?) => {{
+        let __channel = &$s;
+        $crate::__lab_select!(@parse [$($arms)* (send __channel ($m) ($res) ($body))] ($($default)*) $($($rest)*)?)
+    }};
+    (@parse [$($arms:tt)*] () default($t:expr) => $body:expr $(, $($rest:tt)*)?) => {
+        $crate::__lab_select!(@parse [$($arms)*] (timeout ($t) ($body)) $($($rest)*)?)
+    };
+    (@parse [$($arms:tt)*] () default => $body:expr $(, $($rest:tt)*)?) => {
+        $crate::__lab_select!(@parse [$($arms)*] (now ($body)) $($($rest)*)?)
+    };
+    // ---- all parsed: build the Select, wait, dispatch ----
+    (@parse [$($arm:tt)*] ($($default:tt)*)) => {{
+        let mut __sel = $crate::lab::Select::new();
+        $( $crate::__lab_select!(@add __sel $arm); )*
+        $crate::__lab_select!(@wait __sel [$($arm)*] ($($default)*))
+    }};
+    (@add $sel:ident (recv $ch:ident $($x:tt)*)) => { $sel.recv($ch) };
+    (@add $sel:ident (send $ch:ident $($x:tt)*)) => { $sel.send($ch) };
+    (@wait $sel:ident [$($arm:tt)*] ()) => {{
+        let __op = $sel.select();
+        let __index = __op.index();
+        $crate::__lab_select!(@dispatch __op __index (0usize) $($arm)*)
+    }};
+    (@wait $sel:ident [$($arm:tt)*] (now ($body:expr))) => {
+        match $sel.try_select() {
+            Ok(__op) => {
+                let __index = __op.index();
+                $crate::__lab_select!(@dispatch __op __index (0usize) $($arm)*)
+            }
+            Err(_) => $body,
+        }
+    };
+    (@wait $sel:ident [$($arm:tt)*] (timeout ($t:expr) ($body:expr))) => {
+        match $sel.select_timeout($t) {
+            Ok(__op) => {
+                let __index = __op.index();
+                $crate::__lab_select!(@dispatch __op __index (0usize) $($arm)*)
+            }
+            Err(_) => $body,
+        }
+    };
+    (@dispatch $op:ident $index:ident ($i:expr)) => {
+        unreachable!("select picked an arm it does not have")
+    };
+    (@dispatch $op:ident $index:ident ($i:expr) (recv $ch:ident ($res:pat) ($body:expr)) $($rest:tt)*) => {
+        if $index == $i {
+            let $res = $op.recv($ch);
+            $body
+        } else {
+            $crate::__lab_select!(@dispatch $op $index ($i + 1) $($rest)*)
+        }
+    };
+    (@dispatch $op:ident $index:ident ($i:expr) (send $ch:ident ($m:expr) ($res:pat) ($body:expr)) $($rest:tt)*) => {
+        if $index == $i {
+            let $res = $op.send($ch, $m);
+            $body
+        } else {
+            $crate::__lab_select!(@dispatch $op $index ($i + 1) $($rest)*)
+        }
+    };
+}

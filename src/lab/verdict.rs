@@ -1,0 +1,111 @@
+//! Verdicts: what went wrong, in words a learner can act on.
+
+use std::fmt;
+use std::time::Duration;
+
+use super::snapshot::WorkerState;
+
+/// One worker that cannot move, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StuckWorker {
+    /// The worker's name.
+    pub worker: String,
+    /// The state it was in when the verdict was taken.
+    pub state: WorkerState,
+    /// The wait in words, with the channel's numbers:
+    /// "waits to send on `squares` (4/4 full)".
+    pub detail: String,
+}
+
+impl fmt::Display for StuckWorker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.worker, self.detail)
+    }
+}
+
+/// What broke a run. The lab aborts the run right after taking one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Every live worker waits on a lab operation that nobody can complete.
+    Deadlock {
+        /// Each worker and what it waits on.
+        stuck: Vec<StuckWorker>,
+    },
+    /// A thread outside the lab touched the run's channels, so a deadlock
+    /// cannot be proven; nothing moved for `quiet`.
+    Stall {
+        /// Each lab worker and what it waits on.
+        stuck: Vec<StuckWorker>,
+        /// How long nothing moved.
+        quiet: Duration,
+    },
+    /// The lesson's main returned while these workers were still alive.
+    Leak {
+        /// Each leaked worker and where it is stuck.
+        leaked: Vec<StuckWorker>,
+    },
+    /// A worker panicked.
+    Panicked {
+        /// The worker's name.
+        worker: String,
+        /// The panic message.
+        message: String,
+    },
+}
+
+impl Verdict {
+    /// A short name: `deadlock`, `stall`, `leak`, `panic`.
+    #[must_use]
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Deadlock { .. } => "deadlock",
+            Self::Stall { .. } => "stall",
+            Self::Leak { .. } => "leak",
+            Self::Panicked { .. } => "panic",
+        }
+    }
+
+    /// The workers the verdict names.
+    #[must_use]
+    pub fn stuck(&self) -> &[StuckWorker] {
+        match self {
+            Self::Deadlock { stuck } | Self::Stall { stuck, .. } => stuck,
+            Self::Leak { leaked } => leaked,
+            Self::Panicked { .. } => &[],
+        }
+    }
+
+    /// The verdict's first line, without the per-worker dump.
+    #[must_use]
+    pub fn headline(&self) -> String {
+        match self {
+            Self::Deadlock { .. } => "deadlock: all workers are asleep".to_owned(),
+            Self::Stall { quiet, .. } => format!(
+                "stall: no progress for {:.1}s (a thread outside the lab touched these \
+                 channels, so a deadlock cannot be proven)",
+                quiet.as_secs_f64()
+            ),
+            Self::Leak { leaked } => {
+                let n = leaked.len();
+                let s = if n == 1 { "" } else { "s" };
+                format!("leak: main returned while {n} worker{s} still alive")
+            }
+            Self::Panicked { worker, .. } => format!("panic: worker `{worker}` panicked"),
+        }
+    }
+
+    /// The per-worker lines of the dump ("sink waits to receive on ...").
+    #[must_use]
+    pub fn dump(&self) -> Vec<String> {
+        match self {
+            Self::Panicked { worker, message } => vec![format!("{worker}: {message}")],
+            other => other.stuck().iter().map(ToString::to_string).collect(),
+        }
+    }
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} — {}", self.headline(), self.dump().join("; "))
+    }
+}

@@ -1,0 +1,128 @@
+//! Goroutine-like workers: named OS threads the lab watches.
+
+use std::fmt;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::Arc;
+use std::thread;
+
+use crossbeam_channel as cb;
+
+use super::runtime::{Core, Wait, payload_message};
+use super::thread_ctx;
+
+/// Why [`JoinHandle::join`] got no value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JoinError {
+    /// The worker panicked with this message.
+    Panicked(String),
+    /// The run aborted (a verdict, or a stop) before the worker finished.
+    Aborted,
+}
+
+impl fmt::Display for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Panicked(m) => write!(f, "worker panicked: {m}"),
+            Self::Aborted => f.write_str("the run aborted before the worker finished"),
+        }
+    }
+}
+
+impl std::error::Error for JoinError {}
+
+/// Waits for a worker's result, like `std::thread::JoinHandle`; waiting is a
+/// lab operation (shown as *joining*, part of the deadlock picture).
+pub struct JoinHandle<T> {
+    pub(crate) core: Arc<Core>,
+    pub(crate) worker: usize,
+    pub(crate) name: Arc<str>,
+    pub(crate) result: cb::Receiver<thread::Result<T>>,
+}
+
+impl<T> fmt::Debug for JoinHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinHandle").field("worker", &self.name).finish()
+    }
+}
+
+fn convert<T>(r: thread::Result<T>) -> Result<T, JoinError> {
+    r.map_err(|payload| JoinError::Panicked(payload_message(payload.as_ref())))
+}
+
+impl<T> JoinHandle<T> {
+    /// The worker's name.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// True once the worker has returned or panicked.
+    #[must_use]
+    pub fn is_finished(&self) -> bool {
+        self.core.worker_finished(self.worker)
+    }
+
+    /// Waits for the worker to finish and returns its value.
+    pub fn join(self) -> Result<T, JoinError> {
+        if !self.core.pass() {
+            return Err(JoinError::Aborted);
+        }
+        match self.result.try_recv() {
+            Ok(r) => return convert(r),
+            Err(cb::TryRecvError::Disconnected) => return Err(JoinError::Aborted),
+            Err(cb::TryRecvError::Empty) => {}
+        }
+        let me = self.core.current_worker();
+        self.core.begin_wait(me, Wait::Join(self.worker), None);
+        let got = cb::select! {
+            recv(self.result) -> r => r.ok(),
+            recv(self.core.abort_rx) -> _ => None,
+        };
+        self.core.end_wait(me);
+        match got {
+            Some(r) => convert(r),
+            // Aborted while waiting; the worker may still have finished.
+            None => self.result.try_recv().map_or(Err(JoinError::Aborted), convert),
+        }
+    }
+}
+
+pub(crate) fn spawn<T, F>(core: &Arc<Core>, name: String, main: bool, f: F) -> JoinHandle<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    let name: Arc<str> = name.into();
+    let (tx, rx) = cb::bounded(1);
+    let (id, foreign_ops) = core.register(Arc::clone(&name), false, 0, main);
+    let handle = JoinHandle {
+        core: Arc::clone(core),
+        worker: id,
+        name: Arc::clone(&name),
+        result: rx,
+    };
+    if core.is_aborted() {
+        core.finish(id, Ok(()));
+        return handle;
+    }
+    let thread_core = Arc::clone(core);
+    let spawned = thread::Builder::new().name(name.to_string()).spawn(move || {
+        let core = thread_core;
+        thread_ctx::join(&core, id, false, foreign_ops);
+        core.set_thread(id, thread_ctx::thread_number());
+        let result = panic::catch_unwind(AssertUnwindSafe(f));
+        let outcome = match &result {
+            Ok(_) => Ok(()),
+            Err(payload) => Err(thread_ctx::take_panic_note()
+                .unwrap_or_else(|| payload_message(payload.as_ref()))),
+        };
+        thread_ctx::leave(core.id);
+        core.finish(id, outcome);
+        let _ = tx.send(result);
+    });
+    match spawned {
+        Ok(os) => core.keep_thread(os),
+        Err(e) => core.finish(id, Err(format!("could not start an OS thread: {e}"))),
+    }
+    handle
+}

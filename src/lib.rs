@@ -1,0 +1,7 @@
+//! chanlab: an interactive concurrency workbook.
+//!
+//! Rooms, arrows one way: [`cli`] and `tui` use [`lessons`], which use
+//! [`lab`]; the lab uses neither.
+#![forbid(unsafe_code)]
+
+pub mod lab;
