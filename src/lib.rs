@@ -5,3 +5,6 @@
 #![forbid(unsafe_code)]
 
 pub mod lab;
+
+#[path = "../lessons/mod.rs"]
+pub mod lessons;

@@ -1,0 +1,271 @@
+//! The numbered lessons: one pattern each, its correct variant, its traps
+//! and their fixes, and its text.
+//!
+//! Each lesson folder holds `mod.rs` (the pattern on the [`lab`](crate::lab))
+//! and `README.md` (the lesson text, also the module's doc). The catalog
+//! below is what the CLI and the TUI list.
+
+use std::fmt;
+use std::ops::RangeInclusive;
+
+use crate::lab::{Config, Lab, Report, Run};
+
+#[path = "01_pipeline/mod.rs"]
+pub mod pipeline;
+
+/// Every lesson, in order.
+#[must_use]
+pub fn catalog() -> &'static [&'static Lesson] {
+    static CATALOG: &[&Lesson] = &[&pipeline::LESSON];
+    CATALOG
+}
+
+/// Whether a variant is the pattern done right, a classic bug, or its fix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VariantKind {
+    /// The pattern as it should be written.
+    Correct,
+    /// A classic bug: the run breaks.
+    Trap,
+    /// A trap repaired: the run holds.
+    Fix,
+}
+
+impl VariantKind {
+    /// `correct`, `trap` or `fix`.
+    #[must_use]
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Correct => "correct",
+            Self::Trap => "trap",
+            Self::Fix => "fix",
+        }
+    }
+}
+
+/// What a variant is expected to show; the tests and `chanlab traps` check it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    /// No verdict, no broken outcome.
+    Clean,
+    /// The lab takes this verdict (`deadlock`, `leak`, `stall`, `panic`).
+    Verdict(&'static str),
+    /// No verdict, but the outcome reports a problem (order, loss, ...).
+    Broken,
+}
+
+/// One way to run a lesson.
+#[derive(Debug)]
+pub struct Variant {
+    /// The name used on the command line and in the variant bar.
+    pub name: &'static str,
+    /// Correct, trap or fix.
+    pub kind: VariantKind,
+    /// What this variant does, in one line.
+    pub summary: &'static str,
+    /// For a trap: what breaks. For a fix or the correct variant: why it holds.
+    pub explains: &'static str,
+    /// For a trap: the variant that fixes it.
+    pub fixed_by: Option<&'static str>,
+    /// What a run of it shows.
+    pub expect: Expect,
+}
+
+/// The numbers a learner can turn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Knobs {
+    /// How many items (jobs, requests, messages) flow through.
+    pub items: u64,
+    /// Buffer size of the main channels (0 = rendezvous).
+    pub buffer: usize,
+    /// Workers in the parallel stage (subscribers for broadcast).
+    pub workers: usize,
+    /// Seed for the simulated work's durations.
+    pub seed: u64,
+}
+
+/// The allowed values of each knob for one lesson.
+#[derive(Debug, Clone)]
+pub struct KnobRanges {
+    /// Allowed `--items`.
+    pub items: RangeInclusive<u64>,
+    /// Allowed `--buffer`.
+    pub buffer: RangeInclusive<usize>,
+    /// Allowed `--workers`.
+    pub workers: RangeInclusive<usize>,
+}
+
+/// What a lesson's main reports about its items.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Outcome {
+    /// Items that went in.
+    pub items_in: u64,
+    /// Items that came out.
+    pub items_out: u64,
+    /// `Some(false)` when the lesson needs input order and did not get it.
+    pub order_kept: Option<bool>,
+    /// Items lost (dropped, skipped, never processed, refused).
+    pub lost: u64,
+    /// What broke, in words (empty when the outcome is right).
+    pub problems: Vec<String>,
+    /// Other facts worth showing (wasted polls, lag counts, errors seen).
+    pub notes: Vec<String>,
+}
+
+impl Outcome {
+    /// True when the outcome itself shows a bug.
+    #[must_use]
+    pub fn is_broken(&self) -> bool {
+        !self.problems.is_empty()
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} in, {} out", self.items_in, self.items_out)?;
+        match self.order_kept {
+            Some(true) => write!(f, ", order kept")?,
+            Some(false) => write!(f, ", order broken")?,
+            None => {}
+        }
+        if self.lost > 0 {
+            write!(f, ", {} lost", self.lost)?;
+        }
+        Ok(())
+    }
+}
+
+/// A lesson's main: runs `variant` on the lab with these knobs.
+pub type LessonMain = fn(&Lab, &Variant, &Knobs) -> Outcome;
+
+/// One numbered lesson.
+#[derive(Debug)]
+pub struct Lesson {
+    /// 1, 2, ...
+    pub number: u8,
+    /// `pipeline`, `fan-out-fan-in`, ...
+    pub slug: &'static str,
+    /// "Pipeline".
+    pub title: &'static str,
+    /// One line for the list.
+    pub summary: &'static str,
+    /// The lesson text (markdown).
+    pub readme: &'static str,
+    /// Correct first, then traps and fixes.
+    pub variants: &'static [Variant],
+    /// The knobs' default values.
+    pub defaults: Knobs,
+    /// The knobs' allowed values.
+    pub ranges: KnobRanges,
+    /// The lesson's main.
+    pub main: LessonMain,
+}
+
+impl Lesson {
+    /// The variant called `name` (exact, case-insensitive).
+    #[must_use]
+    pub fn variant(&self, name: &str) -> Option<&'static Variant> {
+        let variants: &'static [Variant] = self.variants;
+        variants.iter().find(|v| v.name.eq_ignore_ascii_case(name))
+    }
+
+    /// The correct variant (always the first).
+    #[must_use]
+    pub fn correct(&self) -> &'static Variant {
+        let variants: &'static [Variant] = self.variants;
+        &variants[0]
+    }
+
+    /// The trap variants.
+    pub fn traps(&self) -> impl Iterator<Item = &'static Variant> {
+        let variants: &'static [Variant] = self.variants;
+        variants.iter().filter(|v| v.kind == VariantKind::Trap)
+    }
+
+    /// `01 pipeline`.
+    #[must_use]
+    pub fn label(&self) -> String {
+        format!("{:02} {}", self.number, self.slug)
+    }
+
+    /// Starts `variant` with `knobs`; the caller watches and waits.
+    #[must_use]
+    pub fn start(&'static self, variant: &'static Variant, knobs: Knobs, config: Config) -> Run<Outcome> {
+        let main = self.main;
+        Lab::start(config, move |lab| main(lab, variant, &knobs))
+    }
+
+    /// Runs `variant` to the end.
+    #[must_use]
+    pub fn run(&'static self, variant: &'static Variant, knobs: Knobs, config: Config) -> Report<Outcome> {
+        self.start(variant, knobs, config).wait()
+    }
+}
+
+/// Whether a finished run showed what its variant expects.
+#[must_use]
+pub fn meets_expectation(variant: &Variant, report: &Report<Outcome>) -> bool {
+    let broken = report.outcome.as_ref().is_some_and(Outcome::is_broken);
+    match (variant.expect, &report.verdict) {
+        (Expect::Clean, None) => !broken && report.outcome.is_some(),
+        (Expect::Verdict(kind), Some(v)) => v.kind() == kind,
+        (Expect::Broken, None) => broken,
+        _ => false,
+    }
+}
+
+/// Why a lesson name was not found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownLesson {
+    /// What was asked for.
+    pub asked: String,
+    /// The closest slug, if one is close.
+    pub suggestion: Option<&'static str>,
+}
+
+impl fmt::Display for UnknownLesson {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = catalog().len();
+        write!(f, "no lesson called `{}`", self.asked)?;
+        if let Some(s) = self.suggestion {
+            write!(f, "; did you mean `{s}`?")?;
+        } else if let Ok(k) = self.asked.parse::<i64>() {
+            write!(f, "; lesson numbers run from 1 to {n} (got {k})")?;
+        }
+        write!(f, " (`chanlab list` shows all {n})")
+    }
+}
+
+impl std::error::Error for UnknownLesson {}
+
+/// Finds a lesson by number (`1`, `01`) or slug (`pipeline`, any case,
+/// `_` or `-`); a near miss gets a suggestion.
+pub fn find(name: &str) -> Result<&'static Lesson, UnknownLesson> {
+    let wanted = name.trim().to_ascii_lowercase().replace('_', "-");
+    let lessons = catalog();
+    if let Ok(n) = wanted.parse::<u8>() {
+        if let Some(l) = lessons.iter().find(|l| l.number == n) {
+            return Ok(l);
+        }
+    }
+    if let Some(l) = lessons
+        .iter()
+        .find(|l| l.slug == wanted || format!("{:02}-{}", l.number, l.slug) == wanted)
+    {
+        return Ok(l);
+    }
+    let suggestion = if wanted.parse::<i64>().is_ok() {
+        None
+    } else {
+        lessons
+            .iter()
+            .map(|l| (strsim::jaro_winkler(&wanted, l.slug), l.slug))
+            .filter(|(score, _)| *score > 0.75)
+            .max_by(|a, b| a.0.total_cmp(&b.0))
+            .map(|(_, slug)| slug)
+    };
+    Err(UnknownLesson {
+        asked: name.to_owned(),
+        suggestion,
+    })
+}
