@@ -190,14 +190,24 @@ impl Lesson {
 
     /// Starts `variant` with `knobs`; the caller watches and waits.
     #[must_use]
-    pub fn start(&'static self, variant: &'static Variant, knobs: Knobs, config: Config) -> Run<Outcome> {
+    pub fn start(
+        &'static self,
+        variant: &'static Variant,
+        knobs: Knobs,
+        config: Config,
+    ) -> Run<Outcome> {
         let main = self.main;
         Lab::start(config, move |lab| main(lab, variant, &knobs))
     }
 
     /// Runs `variant` to the end.
     #[must_use]
-    pub fn run(&'static self, variant: &'static Variant, knobs: Knobs, config: Config) -> Report<Outcome> {
+    pub fn run(
+        &'static self,
+        variant: &'static Variant,
+        knobs: Knobs,
+        config: Config,
+    ) -> Report<Outcome> {
         self.start(variant, knobs, config).wait()
     }
 }

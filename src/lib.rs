@@ -4,6 +4,7 @@
 //! [`lab`]; the lab uses neither.
 #![forbid(unsafe_code)]
 
+pub mod cli;
 pub mod lab;
 
 #[path = "../lessons/mod.rs"]

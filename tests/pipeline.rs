@@ -35,7 +35,10 @@ fn unclosed_deadlocks_naming_the_sink() {
     let Some(Verdict::Deadlock { stuck }) = &report.verdict else {
         panic!("expected a deadlock, got {:?}", report.verdict);
     };
-    let sink = stuck.iter().find(|s| s.worker == "sink").expect("sink is named");
+    let sink = stuck
+        .iter()
+        .find(|s| s.worker == "sink")
+        .expect("sink is named");
     assert_eq!(
         sink.state,
         WorkerState::BlockedRecv {
@@ -64,7 +67,13 @@ fn cancel_ends_every_worker() {
     let report = run("cancel");
     assert!(report.verdict.is_none(), "{:?}", report.verdict);
     assert!(report.unstoppable.is_empty());
-    assert!(report.snapshot.workers.iter().all(|w| w.state == WorkerState::Done));
+    assert!(
+        report
+            .snapshot
+            .workers
+            .iter()
+            .all(|w| w.state == WorkerState::Done)
+    );
 }
 
 #[test]

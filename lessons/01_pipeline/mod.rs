@@ -108,7 +108,9 @@ pub fn square(
         let mut rng = fastrand::Rng::with_seed(knobs.seed.wrapping_add(w as u64));
         lab.clone().go(format!("square#{w}"), move || {
             for v in &input {
-                lab.work(Duration::from_millis(rng.u64(SQUARE_WORK_MS.0..=SQUARE_WORK_MS.1)));
+                lab.work(Duration::from_millis(
+                    rng.u64(SQUARE_WORK_MS.0..=SQUARE_WORK_MS.1),
+                ));
                 if !emit(&out, v * v, done.as_ref()) {
                     return;
                 }
@@ -119,7 +121,12 @@ pub fn square(
 }
 
 /// Stage 3: keeps the odd squares.
-pub fn filter(lab: &Lab, input: Receiver<u64>, buffer: usize, done: Option<&Receiver<()>>) -> Receiver<u64> {
+pub fn filter(
+    lab: &Lab,
+    input: Receiver<u64>,
+    buffer: usize,
+    done: Option<&Receiver<()>>,
+) -> Receiver<u64> {
     filter_with_spare(lab, input, buffer, done).0
 }
 
@@ -248,9 +255,10 @@ fn check_first_k(n: u64, k: usize, got: &[u64]) -> Outcome {
         items_out: got.len() as u64,
         ..Outcome::default()
     };
-    outcome
-        .notes
-        .push(format!("the sink stopped on purpose after {k} of {} items", want.len()));
+    outcome.notes.push(format!(
+        "the sink stopped on purpose after {k} of {} items",
+        want.len()
+    ));
     if got.len() != k || got.iter().any(|v| !want.contains(v)) {
         outcome
             .problems

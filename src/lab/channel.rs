@@ -133,7 +133,9 @@ impl<T> Sender<T> {
                     self.stats.bump(End::Send, &self.counter, &self.core);
                     return Ok(());
                 }
-                Err(TrySendError::Disconnected(m)) => return Err(SendTimeoutError::Disconnected(m)),
+                Err(TrySendError::Disconnected(m)) => {
+                    return Err(SendTimeoutError::Disconnected(m));
+                }
                 Err(TrySendError::Full(m)) => msg = m,
             }
             if backoff.is_completed() {
@@ -385,7 +387,11 @@ impl<T> Drop for Sender<T> {
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
-        if self.stats.detach(End::Recv, &self.counter) == 0 && self.stats.kind == super::ChannelKind::Normal {
+        // Only news while someone could still send: then sends start failing.
+        if self.stats.detach(End::Recv, &self.counter) == 0
+            && self.stats.kind == super::ChannelKind::Normal
+            && self.stats.senders.load(std::sync::atomic::Ordering::SeqCst) > 0
+        {
             self.core.log(EventKind::Closed {
                 channel: self.stats.name.to_string(),
                 by_sender: false,
@@ -396,13 +402,17 @@ impl<T> Drop for Receiver<T> {
 
 impl<T> fmt::Debug for Sender<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Sender").field("channel", &self.name()).finish()
+        f.debug_struct("Sender")
+            .field("channel", &self.name())
+            .finish()
     }
 }
 
 impl<T> fmt::Debug for Receiver<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Receiver").field("channel", &self.name()).finish()
+        f.debug_struct("Receiver")
+            .field("channel", &self.name())
+            .finish()
     }
 }
 

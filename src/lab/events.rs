@@ -72,18 +72,33 @@ pub struct Event {
 impl fmt::Display for EventKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Spawned { worker, external: false } => write!(f, "{worker} started"),
-            Self::Spawned { worker, external: true } => {
+            Self::Spawned {
+                worker,
+                external: false,
+            } => write!(f, "{worker} started"),
+            Self::Spawned {
+                worker,
+                external: true,
+            } => {
                 write!(f, "{worker} (a thread outside the lab) joined")
             }
             Self::Blocked { worker, what } => write!(f, "{worker} {what}"),
             Self::Finished { worker } => write!(f, "{worker} finished"),
             Self::Panicked { worker, message } => write!(f, "{worker} panicked: {message}"),
-            Self::Closed { channel, by_sender: true } => {
+            Self::Closed {
+                channel,
+                by_sender: true,
+            } => {
                 write!(f, "`{channel}` closed (last sender dropped)")
             }
-            Self::Closed { channel, by_sender: false } => {
-                write!(f, "`{channel}` has no receiver left (last receiver dropped)")
+            Self::Closed {
+                channel,
+                by_sender: false,
+            } => {
+                write!(
+                    f,
+                    "`{channel}` has no receiver left (last receiver dropped)"
+                )
             }
             Self::Control { what } => f.write_str(what),
             Self::Verdict { headline } => f.write_str(headline),

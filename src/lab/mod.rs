@@ -125,7 +125,9 @@ impl Lab {
 
     /// A channel with no limit: sends never block (and memory can grow).
     pub fn unbounded<T>(&self, name: impl Into<String>) -> (Sender<T>, Receiver<T>) {
-        let stats = self.core.new_channel(name.into(), None, ChannelKind::Normal);
+        let stats = self
+            .core
+            .new_channel(name.into(), None, ChannelKind::Normal);
         channel::pair(&self.core, stats, cb::unbounded())
     }
 
@@ -139,7 +141,12 @@ impl Lab {
         worker::spawn(&self.core, name.into(), false, f)
     }
 
-    fn timer(&self, name: String, fires: Option<u64>, inner: cb::Receiver<Instant>) -> Receiver<Instant> {
+    fn timer(
+        &self,
+        name: String,
+        fires: Option<u64>,
+        inner: cb::Receiver<Instant>,
+    ) -> Receiver<Instant> {
         let stats = self
             .core
             .new_channel(name, Some(1), ChannelKind::Timer { fires });

@@ -54,22 +54,21 @@ impl<T: Send + 'static> Run<T> {
     {
         let lab = Lab::new(config);
         let main_lab = lab.clone();
-        let handle = super::worker::spawn(&lab.core, "main".to_owned(), true, move || {
-            main(&main_lab)
-        });
+        let handle =
+            super::worker::spawn(&lab.core, "main".to_owned(), true, move || main(&main_lab));
         let sup_lab = lab.clone();
         let supervisor = thread::Builder::new()
             .name("chanlab-supervisor".to_owned())
             .spawn(move || supervise(&sup_lab, handle));
-        let supervisor = match supervisor {
-            Ok(s) => Some(s),
-            Err(_) => {
-                // Without a supervisor thread, nothing can end the run for us:
-                // stop it at once and let `wait` report that.
+        // Without a supervisor thread nothing can end the run for us: stop
+        // it at once and let `wait` report that.
+        let supervisor = supervisor.map_or_else(
+            |_| {
                 lab.core.stop();
                 None
-            }
-        };
+            },
+            Some,
+        );
         Self { lab, supervisor }
     }
 }

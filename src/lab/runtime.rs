@@ -130,7 +130,7 @@ pub(crate) struct Core {
     events: EventLog,
     speed_bits: AtomicU64,
     pub(crate) config: Config,
-    threads: Mutex<Vec<OsJoinHandle<()>>>,
+    threads: Mutex<Vec<(usize, OsJoinHandle<()>)>>,
 }
 
 static NEXT_LAB: AtomicU64 = AtomicU64::new(1);
@@ -238,7 +238,12 @@ impl Core {
                     *steps -= 1;
                     return true;
                 }
-                _ => steps = self.gate_cv.wait(steps).unwrap_or_else(PoisonError::into_inner),
+                _ => {
+                    steps = self
+                        .gate_cv
+                        .wait(steps)
+                        .unwrap_or_else(PoisonError::into_inner);
+                }
             }
         }
     }
@@ -253,7 +258,11 @@ impl Core {
 
     pub(crate) fn set_paused(&self, paused: bool) {
         let _steps = lock(&self.steps);
-        let (from, to) = if paused { (OPEN, PAUSED) } else { (PAUSED, OPEN) };
+        let (from, to) = if paused {
+            (OPEN, PAUSED)
+        } else {
+            (PAUSED, OPEN)
+        };
         if self
             .mode
             .compare_exchange(from, to, Ordering::AcqRel, Ordering::Acquire)
@@ -261,7 +270,9 @@ impl Core {
         {
             self.gate_cv.notify_all();
             let what = if paused { "paused" } else { "resumed" };
-            self.log(EventKind::Control { what: what.to_owned() });
+            self.log(EventKind::Control {
+                what: what.to_owned(),
+            });
         }
     }
 
@@ -345,8 +356,8 @@ impl Core {
         self.reg().workers[worker].thread = thread;
     }
 
-    pub(crate) fn keep_thread(&self, handle: OsJoinHandle<()>) {
-        lock(&self.threads).push(handle);
+    pub(crate) fn keep_thread(&self, worker: usize, handle: OsJoinHandle<()>) {
+        lock(&self.threads).push((worker, handle));
     }
 
     /// The current thread's worker id, registering a foreign thread as an
@@ -500,7 +511,12 @@ impl Core {
             return;
         }
         let live = || (0..reg.workers.len()).filter(|&w| reg.workers[w].activity.is_live());
-        if !live().all(|w| matches!(reg.workers[w].activity, Activity::Waiting { deadline: None, .. })) {
+        if !live().all(|w| {
+            matches!(
+                reg.workers[w].activity,
+                Activity::Waiting { deadline: None, .. }
+            )
+        }) {
             return;
         }
         if reg.external_seen {
@@ -610,8 +626,8 @@ impl Core {
                 return;
             }
             let before = Self::progress(&reg);
-            let all_stuck = alive.iter().all(|&w| Self::is_stuck(&reg, w))
-                && Self::progress(&reg) == before;
+            let all_stuck =
+                alive.iter().all(|&w| Self::is_stuck(&reg, w)) && Self::progress(&reg) == before;
             let now = Instant::now();
             if all_stuck || now >= deadline {
                 let leaked = alive.iter().map(|&w| stuck_worker(&reg, w)).collect();
@@ -639,14 +655,16 @@ impl Core {
                 .collect();
             let now = Instant::now();
             if alive.is_empty() || now >= deadline {
-                let unstoppable: Vec<String> =
-                    alive.iter().map(|&w| reg.workers[w].name.to_string()).collect();
+                let unstoppable: Vec<String> = alive
+                    .iter()
+                    .map(|&w| reg.workers[w].name.to_string())
+                    .collect();
                 drop(reg);
                 let threads = std::mem::take(&mut *lock(&self.threads));
-                for handle in threads {
-                    if handle.is_finished() || unstoppable.is_empty() {
-                        let _ = handle.join();
-                    } else if !unstoppable.iter().any(|n| Some(n.as_str()) == handle.thread().name()) {
+                // A finished worker's thread is on its way out: join it, so no
+                // OS thread of the run survives it. Unstoppable ones are left.
+                for (worker, handle) in threads {
+                    if !alive.contains(&worker) {
                         let _ = handle.join();
                     }
                 }

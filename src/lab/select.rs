@@ -89,16 +89,15 @@ impl<'a> Select<'a> {
     }
 
     fn wrap(&self, op: cb::SelectedOperation<'a>, core: &'a Arc<Core>) -> SelectedOperation<'a> {
-        match self.user_index(op.index()) {
-            Some(index) => SelectedOperation {
+        if let Some(index) = self.user_index(op.index()) {
+            SelectedOperation {
                 inner: Some(op),
                 index,
                 core,
-            },
-            None => {
-                let _ = op.recv(&core.abort_rx);
-                SelectedOperation::aborted(core)
             }
+        } else {
+            let _ = op.recv(&core.abort_rx);
+            SelectedOperation::aborted(core)
         }
     }
 
@@ -129,13 +128,8 @@ impl<'a> Select<'a> {
         &mut self,
         timeout: Duration,
     ) -> Result<SelectedOperation<'a>, SelectTimeoutError> {
-        match self.core {
-            Some(core) => self.select_until(Some(Instant::now() + core.scaled(timeout))),
-            None => {
-                std::thread::sleep(timeout);
-                Err(SelectTimeoutError)
-            }
-        }
+        let deadline = Instant::now() + self.core.map_or(timeout, |core| core.scaled(timeout));
+        self.select_until(Some(deadline))
     }
 
     fn select_until(
@@ -174,7 +168,10 @@ impl<'a> Select<'a> {
         let worker = core.current_worker();
         core.begin_wait(worker, Wait::Select(self.arms.clone()), deadline);
         let picked = match deadline {
-            Some(d) => self.inner.select_deadline(d).map_err(|_| SelectTimeoutError),
+            Some(d) => self
+                .inner
+                .select_deadline(d)
+                .map_err(|_| SelectTimeoutError),
             None => Ok(self.inner.select()),
         };
         core.end_wait(worker);

@@ -82,7 +82,10 @@ impl WorkerState {
     /// True once the worker will never run again.
     #[must_use]
     pub fn is_finished(&self) -> bool {
-        matches!(self, Self::Done | Self::Panicked { .. } | Self::Leaked { .. })
+        matches!(
+            self,
+            Self::Done | Self::Panicked { .. } | Self::Leaked { .. }
+        )
     }
 
     /// A one-word label, the same in every view.

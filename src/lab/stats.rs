@@ -142,7 +142,11 @@ impl ChannelStats {
         let count = counter.count();
         let owner = counter.owner();
         if count > 0 {
-            match handles.retired_by_owner.iter_mut().find(|(o, _)| *o == owner) {
+            match handles
+                .retired_by_owner
+                .iter_mut()
+                .find(|(o, _)| *o == owner)
+            {
                 Some((_, ops)) => *ops += count,
                 None => handles.retired_by_owner.push((owner, count)),
             }

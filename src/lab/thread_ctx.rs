@@ -121,5 +121,8 @@ pub(crate) fn note_panic(message: String) {
 
 /// Takes the message kept by [`note_panic`].
 pub(crate) fn take_panic_note() -> Option<String> {
-    PANIC_NOTE.try_with(|p| p.borrow_mut().take()).ok().flatten()
+    PANIC_NOTE
+        .try_with(|p| p.borrow_mut().take())
+        .ok()
+        .flatten()
 }

@@ -41,7 +41,9 @@ pub struct JoinHandle<T> {
 
 impl<T> fmt::Debug for JoinHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("JoinHandle").field("worker", &self.name).finish()
+        f.debug_struct("JoinHandle")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
     }
 }
 
@@ -82,7 +84,10 @@ impl<T> JoinHandle<T> {
         match got {
             Some(r) => convert(r),
             // Aborted while waiting; the worker may still have finished.
-            None => self.result.try_recv().map_or(Err(JoinError::Aborted), convert),
+            None => self
+                .result
+                .try_recv()
+                .map_or(Err(JoinError::Aborted), convert),
         }
     }
 }
@@ -106,22 +111,24 @@ where
         return handle;
     }
     let thread_core = Arc::clone(core);
-    let spawned = thread::Builder::new().name(name.to_string()).spawn(move || {
-        let core = thread_core;
-        thread_ctx::join(&core, id, false, foreign_ops);
-        core.set_thread(id, thread_ctx::thread_number());
-        let result = panic::catch_unwind(AssertUnwindSafe(f));
-        let outcome = match &result {
-            Ok(_) => Ok(()),
-            Err(payload) => Err(thread_ctx::take_panic_note()
-                .unwrap_or_else(|| payload_message(payload.as_ref()))),
-        };
-        thread_ctx::leave(core.id);
-        core.finish(id, outcome);
-        let _ = tx.send(result);
-    });
+    let spawned = thread::Builder::new()
+        .name(name.to_string())
+        .spawn(move || {
+            let core = thread_core;
+            thread_ctx::join(&core, id, false, foreign_ops);
+            core.set_thread(id, thread_ctx::thread_number());
+            let result = panic::catch_unwind(AssertUnwindSafe(f));
+            let outcome = match &result {
+                Ok(_) => Ok(()),
+                Err(payload) => Err(thread_ctx::take_panic_note()
+                    .unwrap_or_else(|| payload_message(payload.as_ref()))),
+            };
+            thread_ctx::leave(core.id);
+            core.finish(id, outcome);
+            let _ = tx.send(result);
+        });
     match spawned {
-        Ok(os) => core.keep_thread(os),
+        Ok(os) => core.keep_thread(id, os),
         Err(e) => core.finish(id, Err(format!("could not start an OS thread: {e}"))),
     }
     handle

@@ -1,0 +1,567 @@
+//! The lab runtime: crossbeam semantics kept, verdicts exact, runs end clean.
+//!
+//! Interleavings are forced with channels and with the lab's own snapshot
+//! (waiting, with a bound, for an observable state), never with sleeps.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use chanlab::lab::{
+    Config, JoinError, Lab, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError,
+    TrySendError, Verdict, WorkerState,
+};
+use chanlab::select;
+
+/// Waits (at most 10 s) until `cond` holds for the lab's snapshot.
+fn wait_for(lab: &Lab, what: &str, cond: impl Fn(&chanlab::lab::Snapshot) -> bool) {
+    let start = Instant::now();
+    while !cond(&lab.snapshot()) {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "timed out waiting for {what}"
+        );
+        std::thread::yield_now();
+    }
+}
+
+fn state_of(lab: &Lab, worker: &str) -> Option<WorkerState> {
+    lab.snapshot()
+        .workers
+        .into_iter()
+        .find(|w| w.name == worker)
+        .map(|w| w.state)
+}
+
+#[test]
+fn smoke() {
+    let report = Lab::run(Config::default(), |lab| {
+        let (tx, rx) = lab.bounded("numbers", 4);
+        lab.go("producer", move || {
+            for i in 1..=10_u32 {
+                tx.send(i).unwrap();
+            }
+        });
+        rx.iter().sum::<u32>()
+    });
+    assert_eq!(report.outcome, Some(55));
+    assert!(report.verdict.is_none());
+    let ch = &report.snapshot.channels[0];
+    assert_eq!((ch.sent, ch.received, ch.len, ch.closed), (10, 10, 0, true));
+}
+
+#[test]
+fn dropping_the_last_sender_lets_receivers_drain_then_fail() {
+    let lab = Lab::new(Config::default());
+    let (tx, rx) = lab.bounded("c", 4);
+    let tx2 = tx.clone();
+    tx.send(1).unwrap();
+    tx2.send(2).unwrap();
+    drop(tx);
+    assert_eq!(rx.try_recv(), Ok(1), "one sender left: still open");
+    drop(tx2);
+    assert_eq!(rx.recv(), Ok(2), "queued messages still arrive");
+    assert_eq!(rx.recv(), Err(chanlab::lab::RecvError));
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
+    assert_eq!(rx.iter().count(), 0, "iter ends");
+}
+
+#[test]
+fn a_blocked_send_wakes_with_its_message_when_the_last_receiver_goes() {
+    let report = Lab::run(Config::default(), |lab| {
+        let (tx, rx) = lab.bounded("full", 1);
+        tx.send(1).unwrap();
+        let sender = lab.go("sender", move || tx.send(2));
+        wait_for(lab, "sender blocked", |s| {
+            s.workers
+                .iter()
+                .any(|w| w.name == "sender" && w.state.is_blocked())
+        });
+        drop(rx);
+        sender.join()
+    });
+    assert!(report.verdict.is_none(), "{:?}", report.verdict);
+    assert_eq!(report.outcome, Some(Ok(Err(SendError(2)))));
+}
+
+#[test]
+fn rendezvous_holds_nothing_and_pairs_sender_with_receiver() {
+    let lab = Lab::new(Config::default());
+    let (tx, rx) = lab.bounded::<u8>("meet", 0);
+    assert_eq!(tx.capacity(), Some(0));
+    assert!(
+        tx.is_full() && rx.is_full(),
+        "a rendezvous always reports full"
+    );
+    assert!(tx.is_empty());
+    assert_eq!(
+        tx.try_send(1),
+        Err(TrySendError::Full(1)),
+        "no receiver waits"
+    );
+    let report = Lab::run(Config::default(), |lab| {
+        let (tx, rx) = lab.bounded::<u8>("meet", 0);
+        let receiver = lab.go("receiver", move || rx.recv());
+        wait_for(lab, "receiver waiting", |s| s.channels[0].recv_waiting == 1);
+        tx.send(9).unwrap();
+        assert_eq!(tx.len(), 0);
+        receiver.join()
+    });
+    assert_eq!(report.outcome, Some(Ok(Ok(9))));
+}
+
+#[test]
+fn timeouts_and_lengths_match_crossbeam() {
+    let lab = Lab::new(Config::default());
+    let (tx, rx) = lab.bounded("four", 4);
+    assert_eq!(
+        (tx.capacity(), tx.len(), tx.is_empty(), tx.is_full()),
+        (Some(4), 0, true, false)
+    );
+    assert_eq!(
+        rx.recv_timeout(Duration::from_millis(5)),
+        Err(RecvTimeoutError::Timeout)
+    );
+    for i in 0..4 {
+        tx.send(i).unwrap();
+    }
+    assert!(tx.is_full() && rx.is_full());
+    assert_eq!(rx.len(), 4);
+    assert_eq!(
+        tx.send_timeout(9, Duration::from_millis(5)),
+        Err(SendTimeoutError::Timeout(9))
+    );
+    assert_eq!(rx.try_iter().collect::<Vec<_>>(), vec![0, 1, 2, 3]);
+    drop(rx);
+    assert_eq!(
+        tx.send_timeout(9, Duration::from_millis(5)),
+        Err(SendTimeoutError::Disconnected(9))
+    );
+    let (utx, urx) = lab.unbounded::<u8>("log");
+    assert_eq!(utx.capacity(), None);
+    for i in 0..100 {
+        utx.send(i).unwrap();
+    }
+    assert!(!utx.is_full());
+    assert_eq!(urx.len(), 100);
+}
+
+#[test]
+fn a_two_worker_send_cycle_is_a_deadlock() {
+    let report = Lab::run(Config::default(), |lab| {
+        let (a_tx, a_rx) = lab.bounded::<u8>("a", 0);
+        let (b_tx, b_rx) = lab.bounded::<u8>("b", 0);
+        // Each sends to the other before receiving: both wait to send.
+        let left = lab.go("left", move || {
+            let _ = a_tx.send(1);
+            let _ = b_rx.recv();
+        });
+        let right = lab.go("right", move || {
+            let _ = b_tx.send(1);
+            let _ = a_rx.recv();
+        });
+        (left.join(), right.join())
+    });
+    let Some(Verdict::Deadlock { stuck }) = &report.verdict else {
+        panic!("expected a deadlock, got {:?}", report.verdict);
+    };
+    let detail = |name: &str| {
+        stuck
+            .iter()
+            .find(|s| s.worker == name)
+            .map(|s| s.detail.clone())
+    };
+    assert_eq!(
+        detail("left").as_deref(),
+        Some("waits to send on `a` (rendezvous, 1 receiver alive)")
+    );
+    assert_eq!(
+        detail("right").as_deref(),
+        Some("waits to send on `b` (rendezvous, 1 receiver alive)")
+    );
+    assert_eq!(
+        detail("main").as_deref(),
+        Some("waits for `left` to finish")
+    );
+    // The abort woke both workers: they ended (their sends failed), and
+    // main's joins either saw the abort or the worker's end.
+    let (left, right) = report.outcome.expect("main returned");
+    for joined in [left, right] {
+        assert!(
+            matches!(joined, Ok(()) | Err(JoinError::Aborted)),
+            "{joined:?}"
+        );
+    }
+    assert!(report.unstoppable.is_empty());
+    assert!(
+        report
+            .snapshot
+            .workers
+            .iter()
+            .all(|w| w.state.is_blocked() || w.name == "main")
+    );
+}
+
+#[test]
+fn receiving_from_a_channel_whose_senders_all_wait_is_a_deadlock() {
+    let report = Lab::run(Config::default(), |lab| {
+        let (in_tx, in_rx) = lab.bounded::<u8>("input", 1);
+        let (out_tx, out_rx) = lab.bounded::<u8>("output", 1);
+        out_tx.send(0).unwrap(); // `output` is full and nobody reads it
+        let producer = lab.go("producer", move || {
+            let _ = out_tx.send(1); // blocks: full
+            let _ = in_tx.send(2);
+        });
+        let consumer = lab.go("consumer", move || {
+            let _keep = out_rx; // holds the receiver, never reads it
+            in_rx.recv()
+        });
+        let _ = producer.join();
+        consumer.join()
+    });
+    let Some(Verdict::Deadlock { stuck }) = &report.verdict else {
+        panic!("expected a deadlock, got {:?}", report.verdict);
+    };
+    let consumer = stuck.iter().find(|s| s.worker == "consumer").unwrap();
+    assert_eq!(
+        consumer.detail,
+        "waits to receive on `input` (0/1, 1 sender alive)"
+    );
+    let producer = stuck.iter().find(|s| s.worker == "producer").unwrap();
+    assert_eq!(
+        producer.detail,
+        "waits to send on `output` (1/1 full, 1 receiver alive)"
+    );
+}
+
+/// Many short, busy, correct runs full of blocking and waking: a single
+/// false deadlock verdict fails the test.
+#[test]
+fn thousands_of_busy_correct_runs_never_see_a_deadlock() {
+    for round in 0..1500_u32 {
+        let cap = (round % 3) as usize; // rendezvous, 1, 2
+        let report = Lab::run(Config::default(), move |lab| {
+            let (tx, rx) = lab.bounded::<u32>("ping", cap);
+            let (back_tx, back_rx) = lab.bounded::<u32>("pong", cap);
+            let producers: Vec<_> = (0..2)
+                .map(|p| {
+                    let tx = tx.clone();
+                    lab.go(format!("producer#{p}"), move || {
+                        for i in 0..20 {
+                            tx.send(i).unwrap();
+                        }
+                    })
+                })
+                .collect();
+            drop(tx);
+            let echo = lab.go("echo", move || {
+                for v in rx {
+                    back_tx.send(v).unwrap();
+                }
+            });
+            let total: u32 = back_rx.iter().sum();
+            for p in producers {
+                p.join().unwrap();
+            }
+            echo.join().unwrap();
+            total
+        });
+        assert!(
+            report.verdict.is_none(),
+            "round {round}: {:?}",
+            report.verdict
+        );
+        assert_eq!(report.outcome, Some(2 * (0..20).sum::<u32>()));
+    }
+}
+
+#[test]
+fn a_leak_names_the_worker_and_its_channel() {
+    let report = Lab::run(Config::default(), |lab| {
+        let (tx, rx) = lab.bounded::<u8>("never-fed", 0);
+        lab.go("stuck", move || {
+            let _own = tx; // it holds the only sender itself
+            rx.recv()
+        });
+        "main returns"
+    });
+    let Some(Verdict::Leak { leaked }) = &report.verdict else {
+        panic!("expected a leak, got {:?}", report.verdict);
+    };
+    assert_eq!(leaked.len(), 1);
+    assert_eq!(leaked[0].worker, "stuck");
+    assert_eq!(
+        leaked[0].detail,
+        "waits to receive on `never-fed` (rendezvous, 1 sender alive)"
+    );
+    let stuck = report
+        .snapshot
+        .workers
+        .iter()
+        .find(|w| w.name == "stuck")
+        .unwrap();
+    assert!(matches!(stuck.state, WorkerState::Leaked { .. }));
+    assert!(report.unstoppable.is_empty(), "the abort woke it");
+}
+
+#[test]
+fn a_panicking_worker_is_a_verdict_not_a_crash() {
+    let report = Lab::run(Config::default(), |lab| {
+        let w = lab.go("square#3", || -> u32 { panic!("bad item 7") });
+        w.join()
+    });
+    let Some(Verdict::Panicked { worker, message }) = &report.verdict else {
+        panic!("expected a panic verdict, got {:?}", report.verdict);
+    };
+    assert_eq!(worker, "square#3");
+    assert!(message.contains("bad item 7"), "{message}");
+    assert!(matches!(
+        report.outcome,
+        Some(Err(JoinError::Panicked(_) | JoinError::Aborted))
+    ));
+}
+
+#[test]
+fn a_worker_that_spins_on_a_dead_run_is_unwound() {
+    let config = Config {
+        spin_limit: 1000,
+        ..Config::default()
+    };
+    let report = Lab::run(config, |lab| {
+        let (tx, rx) = lab.bounded::<u8>("c", 0);
+        let spinner = lab.go("spinner", move || {
+            let _keep = rx;
+            loop {
+                let _ = tx.send(1); // ignores every error
+            }
+        });
+        spinner.join()
+    });
+    assert!(matches!(report.verdict, Some(Verdict::Deadlock { .. })));
+    assert!(report.unstoppable.is_empty());
+    let spinner = report
+        .snapshot
+        .workers
+        .iter()
+        .find(|w| w.name == "spinner")
+        .unwrap();
+    assert!(
+        matches!(spinner.state, WorkerState::BlockedSend { .. }),
+        "frozen at the verdict"
+    );
+}
+
+#[test]
+fn a_worker_that_never_calls_the_lab_again_is_named_unstoppable() {
+    let release = Arc::new(AtomicBool::new(false));
+    let held = Arc::clone(&release);
+    let config = Config {
+        leak_grace: Duration::from_millis(100),
+        stop_grace: Duration::from_millis(200),
+        ..Config::default()
+    };
+    let report = Lab::run(config, move |lab| {
+        lab.go("busy", move || {
+            while !held.load(Ordering::Relaxed) {
+                std::hint::spin_loop();
+            }
+        });
+    });
+    release.store(true, Ordering::Relaxed);
+    let Some(Verdict::Leak { leaked }) = &report.verdict else {
+        panic!("expected a leak, got {:?}", report.verdict);
+    };
+    assert_eq!(leaked[0].detail, "is still running");
+    assert_eq!(report.unstoppable, vec!["busy".to_owned()]);
+}
+
+#[test]
+fn a_thread_outside_the_lab_is_an_external_worker_and_gets_a_stall_not_a_deadlock() {
+    let config = Config {
+        stall_after: Duration::from_millis(100),
+        ..Config::default()
+    };
+    let lab = Lab::new(config.clone());
+    // A plain thread uses a lab channel: no crash, shown as external.
+    let (tx, rx) = lab.bounded::<u8>("outside", 1);
+    std::thread::scope(|s| {
+        s.spawn(|| tx.send(5).unwrap());
+    });
+    assert_eq!(rx.recv(), Ok(5));
+    assert!(lab.snapshot().workers.iter().all(|w| w.external));
+
+    // A run whose channel an outside thread has touched cannot prove a
+    // deadlock (the thread might send at any time): it gets a stall.
+    let (to_test, parked) = std::sync::mpsc::channel();
+    let report = Lab::run(config, move |lab| {
+        let (tx, rx) = lab.bounded::<u8>("shared", 1);
+        let outside = std::thread::spawn(move || {
+            tx.send(1).unwrap(); // its first operation: the lab sees it from here on
+            to_test.send(tx).unwrap(); // parks the sender with the test
+        });
+        outside.join().unwrap(); // (not a lab operation)
+        assert_eq!(rx.recv(), Ok(1));
+        rx.recv() // nobody will send again
+    });
+    drop(parked);
+    let Some(Verdict::Stall { stuck, .. }) = &report.verdict else {
+        panic!("expected a stall, got {:?}", report.verdict);
+    };
+    assert_eq!(stuck[0].worker, "main");
+}
+
+#[test]
+fn select_picks_a_ready_arm_and_a_closed_done_fires_every_time() {
+    let report = Lab::run(Config::default(), |lab| {
+        let (tx, rx) = lab.bounded::<u32>("work", 1);
+        let (done_tx, done) = lab.bounded::<()>("done", 0);
+        let empty = select! {
+            recv(rx) -> _ => "message",
+            default => "nothing ready",
+        };
+        tx.send(3).unwrap();
+        let got = select! {
+            recv(rx) -> v => v,
+            recv(done) -> _ => Err(chanlab::lab::RecvError),
+        };
+        drop(done_tx);
+        let fired = (0..5)
+            .filter(|_| select! { recv(done) -> r => r.is_err(), default => false })
+            .count();
+        let timed_out = select! {
+            recv(rx) -> _ => false,
+            default(Duration::from_millis(5)) => true,
+        };
+        (empty, got, fired, timed_out)
+    });
+    assert_eq!(report.outcome, Some(("nothing ready", Ok(3), 5, true)));
+}
+
+#[test]
+fn a_select_that_can_never_fire_is_part_of_the_deadlock_picture() {
+    let report = Lab::run(Config::default(), |lab| {
+        let (keep_tx, work) = lab.bounded::<u8>("work", 2);
+        let never = lab.never::<()>();
+        let w = lab.go("waiter", move || {
+            let _keep = keep_tx;
+            select! {
+                recv(work) -> _ => {},
+                recv(never) -> _ => {},
+            }
+        });
+        w.join()
+    });
+    let Some(Verdict::Deadlock { stuck }) = &report.verdict else {
+        panic!("expected a deadlock, got {:?}", report.verdict);
+    };
+    let waiter = stuck.iter().find(|s| s.worker == "waiter").unwrap();
+    assert_eq!(
+        waiter.detail,
+        "waits in select on recv `work` (0/2, 1 sender alive), recv `never` (never fires)"
+    );
+}
+
+#[test]
+fn timers_fire_and_sleeping_is_never_a_deadlock() {
+    let report = Lab::run(
+        Config {
+            speed: 10.0,
+            ..Config::default()
+        },
+        |lab| {
+            let once = lab.after(Duration::from_millis(50));
+            let t = lab.go("sleeper", move || once.recv().is_ok());
+            let tick = lab.tick(Duration::from_millis(10));
+            let ticks = (0..3).filter(|_| tick.recv().is_ok()).count();
+            lab.work(Duration::from_millis(20));
+            (t.join(), ticks)
+        },
+    );
+    assert!(report.verdict.is_none(), "{:?}", report.verdict);
+    assert_eq!(report.outcome, Some((Ok(true), 3)));
+}
+
+#[test]
+fn pause_freezes_and_each_step_lets_exactly_one_operation_through() {
+    let config = Config {
+        start_paused: true,
+        ..Config::default()
+    };
+    let run = Lab::start(config, |lab| {
+        let (tx, rx) = lab.unbounded::<u32>("steps");
+        for i in 0..3 {
+            tx.send(i).unwrap();
+        }
+        drop(tx);
+        rx.iter().count()
+    });
+    let lab = run.lab().clone();
+    assert!(lab.is_paused());
+    let sent = |lab: &Lab| lab.snapshot().channels.first().map_or(0, |c| c.sent);
+    for k in 1..=3 {
+        lab.step();
+        wait_for(&lab, "one more send", |s| {
+            s.channels.first().is_some_and(|c| c.sent == k)
+        });
+    }
+    assert_eq!(sent(&lab), 3);
+    assert_eq!(
+        state_of(&lab, "main"),
+        Some(WorkerState::Running),
+        "held at the gate"
+    );
+    lab.set_paused(false);
+    let report = run.wait();
+    assert_eq!(report.outcome, Some(3));
+}
+
+#[test]
+fn the_event_log_is_a_bounded_ring() {
+    let config = Config {
+        events: 8,
+        ..Config::default()
+    };
+    let report = Lab::run(config, |lab| {
+        for i in 0..20 {
+            lab.go(format!("w#{i}"), || ()).join().unwrap();
+        }
+        let batch = lab.events_since(0);
+        (batch.events.len(), batch.skipped)
+    });
+    let (held, skipped) = report.outcome.unwrap();
+    assert_eq!(held, 8);
+    assert!(skipped > 0);
+}
+
+#[test]
+fn snapshots_count_ops_per_worker_and_stage() {
+    let report = Lab::run(Config::default(), |lab| {
+        let (tx, rx) = lab.bounded::<u8>("items", 10);
+        let workers: Vec<_> = (1..=2)
+            .map(|n| {
+                let tx = tx.clone();
+                lab.go(format!("producer#{n}"), move || {
+                    for i in 0..5 {
+                        tx.send(i).unwrap();
+                    }
+                })
+            })
+            .collect();
+        drop(tx);
+        for w in workers {
+            w.join().unwrap();
+        }
+        rx.iter().count()
+    });
+    let snap = &report.snapshot;
+    let p1 = snap
+        .workers
+        .iter()
+        .find(|w| w.name == "producer#1")
+        .unwrap();
+    assert_eq!((p1.stage.as_str(), p1.ops), ("producer", 5));
+    let main = snap.workers.iter().find(|w| w.name == "main").unwrap();
+    assert_eq!(main.ops, 10);
+    assert_eq!((snap.totals.sent, snap.totals.received), (10, 10));
+    assert!(snap.finished);
+}
