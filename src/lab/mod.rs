@@ -13,6 +13,14 @@
 //! - [`Lab::run`] runs a lesson's main and returns a [`Report`] with the
 //!   verdict: deadlock, stall, leak or panic.
 //!
+//! Exact verdicts need a closed world. The lab knows every worker it
+//! spawned; a thread it did not spawn (a test harness, `std::thread::scope`)
+//! is seen from its first completed lab operation on, shown as an external
+//! worker, and from then on the run can no longer prove a deadlock (that
+//! thread might send at any moment): it gets a *stall* after a quiet period
+//! instead. Before its first operation such a thread is invisible — so
+//! lessons spawn every thread with [`Lab::go`].
+//!
 //! ```
 //! use chanlab::lab::{Config, Lab, Verdict};
 //!
