@@ -189,36 +189,6 @@ impl<T> Sender<T> {
             (_, None) => unreachable!("an unsent message is still held"),
         }
     }
-
-    /// Messages in the channel now (always 0 for a rendezvous).
-    #[must_use]
-    pub fn len(&self) -> usize {
-        self.inner.len()
-    }
-
-    /// True when no message is buffered.
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.inner.is_empty()
-    }
-
-    /// True when a send would block (always true for a rendezvous).
-    #[must_use]
-    pub fn is_full(&self) -> bool {
-        self.inner.is_full()
-    }
-
-    /// `None` for unbounded, `Some(0)` for a rendezvous.
-    #[must_use]
-    pub fn capacity(&self) -> Option<usize> {
-        self.inner.capacity()
-    }
-
-    /// The channel's name in the lab.
-    #[must_use]
-    pub fn name(&self) -> &str {
-        &self.stats.name
-    }
 }
 
 impl<T> Receiver<T> {
@@ -317,37 +287,48 @@ impl<T> Receiver<T> {
     pub fn try_iter(&self) -> TryIter<'_, T> {
         TryIter { rx: self }
     }
-
-    /// Messages in the channel now (always 0 for a rendezvous).
-    #[must_use]
-    pub fn len(&self) -> usize {
-        self.inner.len()
-    }
-
-    /// True when no message is buffered.
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.inner.is_empty()
-    }
-
-    /// True when the buffer is full (always true for a rendezvous).
-    #[must_use]
-    pub fn is_full(&self) -> bool {
-        self.inner.is_full()
-    }
-
-    /// `None` for unbounded, `Some(0)` for a rendezvous.
-    #[must_use]
-    pub fn capacity(&self) -> Option<usize> {
-        self.inner.capacity()
-    }
-
-    /// The channel's name in the lab.
-    #[must_use]
-    pub fn name(&self) -> &str {
-        &self.stats.name
-    }
 }
+
+/// The read-only queries both ends share, as in crossbeam.
+macro_rules! impl_queries {
+    ($handle:ident) => {
+        impl<T> $handle<T> {
+            /// Messages in the channel now (always 0 for a rendezvous).
+            #[must_use]
+            pub fn len(&self) -> usize {
+                self.inner.len()
+            }
+
+            /// True when no message is buffered.
+            #[must_use]
+            pub fn is_empty(&self) -> bool {
+                self.inner.is_empty()
+            }
+
+            /// True when the buffer is full: a send would block (always
+            /// true for a rendezvous).
+            #[must_use]
+            pub fn is_full(&self) -> bool {
+                self.inner.is_full()
+            }
+
+            /// `None` for unbounded, `Some(0)` for a rendezvous.
+            #[must_use]
+            pub fn capacity(&self) -> Option<usize> {
+                self.inner.capacity()
+            }
+
+            /// The channel's name in the lab.
+            #[must_use]
+            pub fn name(&self) -> &str {
+                &self.stats.name
+            }
+        }
+    };
+}
+
+impl_queries!(Sender);
+impl_queries!(Receiver);
 
 impl<T> Clone for Sender<T> {
     fn clone(&self) -> Self {

@@ -4,7 +4,7 @@
 //! at once.
 
 use std::panic;
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Once, PoisonError};
 use std::thread::JoinHandle as OsJoinHandle;
 use std::time::{Duration, Instant};
@@ -75,6 +75,24 @@ pub(crate) enum Wait {
     Recv(Arc<ChannelStats>),
     Select(Vec<(End, Arc<ChannelStats>)>),
     Join(usize),
+}
+
+impl Wait {
+    /// The channels' "waiting to send/receive" counters this wait stands in.
+    fn waiting_counters(&self) -> Vec<&AtomicUsize> {
+        match self {
+            Self::Send(ch) => vec![&ch.send_waiting],
+            Self::Recv(ch) => vec![&ch.recv_waiting],
+            Self::Select(arms) => arms
+                .iter()
+                .map(|(end, ch)| match end {
+                    End::Send => &ch.send_waiting,
+                    End::Recv => &ch.recv_waiting,
+                })
+                .collect(),
+            Self::Join(_) => Vec::new(),
+        }
+    }
 }
 
 enum Activity {
@@ -387,23 +405,11 @@ impl Core {
     // ---- transitions --------------------------------------------------
 
     pub(crate) fn begin_wait(&self, worker: usize, wait: Wait, deadline: Option<Instant>) {
-        match &wait {
-            Wait::Send(ch) => {
-                ch.send_waiting.fetch_add(1, Ordering::SeqCst);
-            }
-            Wait::Recv(ch) => {
-                ch.recv_waiting.fetch_add(1, Ordering::SeqCst);
-            }
-            Wait::Select(arms) => {
-                for (end, ch) in arms {
-                    waiting_counter(ch, *end).fetch_add(1, Ordering::SeqCst);
-                }
-            }
-            Wait::Join(_) => {}
+        for counter in wait.waiting_counters() {
+            counter.fetch_add(1, Ordering::SeqCst);
         }
         let mut reg = self.reg();
-        let entry = &mut reg.workers[worker];
-        entry.activity = Activity::Waiting { wait, deadline };
+        reg.workers[worker].activity = Activity::Waiting { wait, deadline };
         let what = public_state(&reg, worker).to_string();
         let name = reg.workers[worker].name.to_string();
         self.log(EventKind::Blocked { worker: name, what });
@@ -417,19 +423,8 @@ impl Core {
         let old = std::mem::replace(&mut reg.workers[worker].activity, Activity::Running);
         drop(reg);
         if let Activity::Waiting { wait, .. } = old {
-            match &wait {
-                Wait::Send(ch) => {
-                    ch.send_waiting.fetch_sub(1, Ordering::SeqCst);
-                }
-                Wait::Recv(ch) => {
-                    ch.recv_waiting.fetch_sub(1, Ordering::SeqCst);
-                }
-                Wait::Select(arms) => {
-                    for (end, ch) in arms {
-                        waiting_counter(ch, *end).fetch_sub(1, Ordering::SeqCst);
-                    }
-                }
-                Wait::Join(_) => {}
+            for counter in wait.waiting_counters() {
+                counter.fetch_sub(1, Ordering::SeqCst);
             }
         }
     }
@@ -763,13 +758,6 @@ impl Core {
             speed: self.speed(),
             finished,
         }
-    }
-}
-
-fn waiting_counter(ch: &ChannelStats, end: End) -> &std::sync::atomic::AtomicUsize {
-    match end {
-        End::Send => &ch.send_waiting,
-        End::Recv => &ch.recv_waiting,
     }
 }
 
