@@ -115,8 +115,7 @@ impl<T> Sender<T> {
     /// Blocks for at most `timeout` (lesson time: divided by the run's
     /// speed factor), like crossbeam's `send_timeout`.
     pub fn send_timeout(&self, msg: T, timeout: Duration) -> Result<(), SendTimeoutError<T>> {
-        let deadline = Instant::now() + self.core.scaled(timeout);
-        self.send_until(msg, Some(deadline))
+        self.send_until(msg, self.core.deadline_after(timeout))
     }
 
     fn send_until(&self, msg: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
@@ -213,8 +212,7 @@ impl<T> Receiver<T> {
     /// Blocks for at most `timeout` (lesson time), like crossbeam's
     /// `recv_timeout`.
     pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
-        let deadline = Instant::now() + self.core.scaled(timeout);
-        self.recv_until(Some(deadline))
+        self.recv_until(self.core.deadline_after(timeout))
     }
 
     fn recv_until(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
@@ -368,6 +366,18 @@ impl<T> Drop for Sender<T> {
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
+        if matches!(self.stats.kind, super::ChannelKind::Timer { .. }) {
+            self.stats.detach(End::Recv, &self.counter);
+            if self
+                .stats
+                .receivers
+                .load(std::sync::atomic::Ordering::SeqCst)
+                == 0
+            {
+                self.core.forget_channel(self.stats.id);
+            }
+            return;
+        }
         // Only news while someone could still send: then sends start failing.
         if self.stats.detach(End::Recv, &self.counter) == 0
             && self.stats.kind == super::ChannelKind::Normal

@@ -125,6 +125,7 @@ struct WorkerEntry {
 struct Registry {
     workers: Vec<WorkerEntry>,
     channels: Vec<Arc<ChannelStats>>,
+    channels_made: usize,
     live: usize,
     external_seen: bool,
     verdict: Option<Verdict>,
@@ -314,9 +315,21 @@ impl Core {
         });
     }
 
-    /// Lesson time to wall time.
+    /// Lesson time to wall time (saturating: `Duration::MAX` stays "forever").
     pub(crate) fn scaled(&self, d: Duration) -> Duration {
-        d.div_f64(self.speed())
+        Duration::try_from_secs_f64(d.as_secs_f64() / self.speed()).unwrap_or(Duration::MAX)
+    }
+
+    /// The wall-clock deadline `d` of lesson time from now; `None` when it
+    /// is too far to represent (a wait that never times out).
+    pub(crate) fn deadline_after(&self, d: Duration) -> Option<Instant> {
+        Instant::now().checked_add(self.scaled(d))
+    }
+
+    /// A timer's receiver went away: it can never matter again, so it
+    /// leaves the picture (a rate limiter makes one per wait).
+    pub(crate) fn forget_channel(&self, id: usize) {
+        self.reg().channels.retain(|c| c.id != id);
     }
 
     // ---- registry -----------------------------------------------------
@@ -328,8 +341,9 @@ impl Core {
         kind: ChannelKind,
     ) -> Arc<ChannelStats> {
         let mut reg = self.reg();
+        reg.channels_made += 1;
         let stats = Arc::new(ChannelStats::new(
-            reg.channels.len(),
+            reg.channels_made - 1,
             name.into(),
             capacity,
             kind,

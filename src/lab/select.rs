@@ -128,8 +128,14 @@ impl<'a> Select<'a> {
         &mut self,
         timeout: Duration,
     ) -> Result<SelectedOperation<'a>, SelectTimeoutError> {
-        let deadline = Instant::now() + self.core.map_or(timeout, |core| core.scaled(timeout));
-        self.select_until(Some(deadline))
+        let deadline = match self.core {
+            Some(core) => core.deadline_after(timeout),
+            None => Instant::now().checked_add(timeout),
+        };
+        match deadline {
+            Some(d) => self.select_until(Some(d)),
+            None => Ok(self.select()),
+        }
     }
 
     fn select_until(
