@@ -102,7 +102,10 @@ fn more_than_the_burst_is_rejected_at_once() {
         (got, started.elapsed())
     });
     let (got, took) = report.outcome.expect("main returned");
-    assert_eq!(got, Err(WaitError::ExceedsBurst(ExceedsBurst { n: 11, burst: 10 })));
+    assert_eq!(
+        got,
+        Err(WaitError::ExceedsBurst(ExceedsBurst { n: 11, burst: 10 }))
+    );
     assert!(took < Duration::from_secs(1), "{took:?}");
     assert!(report.verdict.is_none());
 }
@@ -124,7 +127,11 @@ fn wait_returns_at_once_with_tokens_and_honours_cancellation() {
         (first, second, took, tokens)
     });
     let (first, second, took, tokens) = report.outcome.expect("main returned");
-    assert_eq!(first, Ok(()), "a full bucket lets the first through at once");
+    assert_eq!(
+        first,
+        Ok(()),
+        "a full bucket lets the first through at once"
+    );
     assert_eq!(second, Err(WaitError::Cancelled));
     assert!(took < Duration::from_secs(1), "{took:?}");
     assert!(tokens.abs() < 1e-9, "{tokens}");
@@ -151,7 +158,10 @@ fn a_wait_in_progress_is_woken_by_done() {
         drop(done_tx); // Go: cancel()
         waiter.join()
     });
-    let (first, got, tokens) = report.outcome.expect("main returned").expect("waiter returned");
+    let (first, got, tokens) = report
+        .outcome
+        .expect("main returned")
+        .expect("waiter returned");
     assert_eq!(first, Ok(()));
     assert_eq!(got, Err(WaitError::Cancelled));
     assert!(tokens.abs() < 1e-9, "{tokens}");
@@ -190,7 +200,10 @@ fn refill_never_stopped_leaks_the_refill_worker() {
     let Some(Verdict::Leak { leaked }) = &report.verdict else {
         panic!("expected a leak, got {:?}", report.verdict);
     };
-    let refill = leaked.iter().find(|l| l.worker == "refill").expect("refill is named");
+    let refill = leaked
+        .iter()
+        .find(|l| l.worker == "refill")
+        .expect("refill is named");
     assert_eq!(
         refill.state,
         WorkerState::BlockedSend {
@@ -198,7 +211,11 @@ fn refill_never_stopped_leaks_the_refill_worker() {
         }
     );
     assert!(refill.detail.contains("10/10 full"), "{}", refill.detail);
-    assert!(refill.detail.contains("1 receiver alive"), "{}", refill.detail);
+    assert!(
+        refill.detail.contains("1 receiver alive"),
+        "{}",
+        refill.detail
+    );
     assert_eq!(leaked.len(), 1, "{leaked:?}");
     // Every request was still served: the bug is the thread left behind.
     let outcome = report.outcome.as_ref().expect("main returned");
@@ -211,9 +228,17 @@ fn busy_wait_serves_everyone_but_burns_polls() {
     let report = run("busy-wait");
     assert!(report.verdict.is_none(), "{:?}", report.verdict);
     let outcome = report.outcome.expect("main returned");
-    assert_eq!(outcome.items_out, knobs().items, "every request still passes");
+    assert_eq!(
+        outcome.items_out,
+        knobs().items,
+        "every request still passes"
+    );
     assert!(outcome.is_broken(), "{outcome:?}");
-    assert!(outcome.problems[0].contains("CPU burned"), "{:?}", outcome.problems);
+    assert!(
+        outcome.problems[0].contains("CPU burned"),
+        "{:?}",
+        outcome.problems
+    );
     println!("{:?}", outcome.problems);
 
     // The fix: the same run sleeps instead, and polls nothing.
@@ -228,14 +253,20 @@ fn burst_too_large_deadlocks_naming_the_limiter() {
     let Some(Verdict::Deadlock { stuck }) = &report.verdict else {
         panic!("expected a deadlock, got {:?}", report.verdict);
     };
-    let limiter = stuck.iter().find(|s| s.worker == "limiter").expect("limiter is named");
+    let limiter = stuck
+        .iter()
+        .find(|s| s.worker == "limiter")
+        .expect("limiter is named");
     assert_eq!(
         limiter.state,
         WorkerState::BlockedRecv {
             channel: "refilled".into()
         }
     );
-    let refill = stuck.iter().find(|s| s.worker == "refill").expect("refill is named");
+    let refill = stuck
+        .iter()
+        .find(|s| s.worker == "refill")
+        .expect("refill is named");
     assert_eq!(
         refill.state,
         WorkerState::BlockedSend {
@@ -249,7 +280,9 @@ fn burst_too_large_deadlocks_naming_the_limiter() {
 #[test]
 fn reject_oversized_refuses_only_the_big_request() {
     let k = knobs();
-    let report = Lab::run(fast(), move |lab| rate_limiter::serve(lab, "reject-oversized", &k));
+    let report = Lab::run(fast(), move |lab| {
+        rate_limiter::serve(lab, "reject-oversized", &k)
+    });
     assert!(report.verdict.is_none(), "{:?}", report.verdict);
     let served = report.outcome.expect("main returned");
     assert_eq!(served.refused.len(), 1);
@@ -261,7 +294,11 @@ fn reject_oversized_refuses_only_the_big_request() {
     let outcome = report.outcome.expect("main returned");
     assert_eq!(outcome.lost, 1);
     assert!(!outcome.is_broken(), "{outcome:?}");
-    assert!(outcome.notes.iter().any(|n| n.contains("ExceedsBurst")), "{:?}", outcome.notes);
+    assert!(
+        outcome.notes.iter().any(|n| n.contains("ExceedsBurst")),
+        "{:?}",
+        outcome.notes
+    );
     println!("{outcome}: {:?}", outcome.notes);
 }
 
@@ -270,6 +307,11 @@ fn every_variant_meets_its_expectation() {
     for v in LESSON.variants {
         let report = LESSON.run(v, knobs(), fast());
         assert!(meets_expectation(v, &report), "{}: {:?}", v.name, report);
-        assert!(report.unstoppable.is_empty(), "{}: {:?}", v.name, report.unstoppable);
+        assert!(
+            report.unstoppable.is_empty(),
+            "{}: {:?}",
+            v.name,
+            report.unstoppable
+        );
     }
 }

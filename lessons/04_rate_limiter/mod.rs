@@ -1,6 +1,6 @@
 #![doc = include_str!("README.md")]
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -162,7 +162,11 @@ pub struct ExceedsBurst {
 
 impl fmt::Display for ExceedsBurst {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "asked for {} tokens, the burst is {}", self.n, self.burst)
+        write!(
+            f,
+            "asked for {} tokens, the burst is {}",
+            self.n, self.burst
+        )
     }
 }
 
@@ -232,8 +236,11 @@ impl<C: Clock> Limiter<C> {
 
     fn units_at(&self, now: Duration) -> i128 {
         // tokens(now) = min(b, tokens(last) + (now - last) * r)
-        let elapsed = now.saturating_sub(self.last).as_nanos() as i128;
-        (self.tokens + elapsed * i128::from(self.rate)).min(i128::from(self.burst) * UNIT)
+        let elapsed = i128::try_from(now.saturating_sub(self.last).as_nanos()).unwrap_or(i128::MAX);
+        let earned = elapsed.saturating_mul(i128::from(self.rate));
+        self.tokens
+            .saturating_add(earned)
+            .min(i128::from(self.burst) * UNIT)
     }
 
     /// Tokens in the bucket at `now` (negative while reservations are owed).
@@ -268,17 +275,23 @@ impl<C: Clock> Limiter<C> {
     /// on them (zero: go now). n > burst can never fit: refused at once.
     pub fn reserve_at(&mut self, now: Duration, n: u32) -> Result<Duration, ExceedsBurst> {
         if n > self.burst {
-            return Err(ExceedsBurst { n, burst: self.burst });
+            return Err(ExceedsBurst {
+                n,
+                burst: self.burst,
+            });
         }
         self.advance(now);
         self.tokens -= i128::from(n) * UNIT;
-        let owed = (-self.tokens).max(0);
+        let owed = (-self.tokens).max(0).unsigned_abs();
         if self.rate == 0 {
-            return Ok(if owed == 0 { Duration::ZERO } else { Duration::MAX });
+            return Ok(if owed == 0 {
+                Duration::ZERO
+            } else {
+                Duration::MAX
+            });
         }
         // Round up: after sleeping this long the tokens are really there.
-        let rate = i128::from(self.rate);
-        let nanos = (owed + rate - 1) / rate;
+        let nanos = owed.div_ceil(u128::from(self.rate));
         Ok(u64::try_from(nanos).map_or(Duration::MAX, Duration::from_nanos))
     }
 
@@ -317,7 +330,10 @@ impl<C: Clock> Limiter<C> {
     /// at once or wakes the wait, and the reservation is given back.
     pub fn wait_n(&mut self, lab: &Lab, done: &Receiver<()>, n: u32) -> Result<(), WaitError> {
         if n > self.burst {
-            return Err(WaitError::ExceedsBurst(ExceedsBurst { n, burst: self.burst }));
+            return Err(WaitError::ExceedsBurst(ExceedsBurst {
+                n,
+                burst: self.burst,
+            }));
         }
         if cancelled(done) {
             return Err(WaitError::Cancelled);
@@ -327,7 +343,11 @@ impl<C: Clock> Limiter<C> {
             return Ok(());
         }
         // A wait that would outlast any run (rate 0) is a timer that never fires.
-        let timer = if delay > NEVER_DUE { lab.never() } else { lab.after(delay) };
+        let timer = if delay > NEVER_DUE {
+            lab.never()
+        } else {
+            lab.after(delay)
+        };
         let due = select! {
             recv(timer) -> fired => fired.is_ok(),
             recv(done) -> _ => false,
@@ -394,12 +414,14 @@ impl ChannelLimiter {
     }
 
     /// Takes one token, waiting for the refill if the bucket is empty.
+    #[must_use]
     pub fn acquire(&self) -> bool {
         self.tokens.recv().is_ok()
     }
 
     /// Takes `n` tokens at once, or none: waits until the bucket holds `n`.
     /// With n > burst the bucket never gets there.
+    #[must_use]
     pub fn acquire_n(&self, n: usize) -> bool {
         while self.tokens.len() < n {
             if self.refilled.recv().is_err() {
@@ -463,7 +485,9 @@ fn clients(lab: &Lab, requests_tx: &Sender<Request>, knobs: &Knobs, oversized: O
         let items = knobs.items;
         lab.go(format!("client#{w}"), move || {
             for id in (w - 1..items).step_by(n as usize) {
-                lab2.work(Duration::from_millis(rng.u64(CLIENT_WORK_MS.0..=CLIENT_WORK_MS.1)));
+                lab2.work(Duration::from_millis(
+                    rng.u64(CLIENT_WORK_MS.0..=CLIENT_WORK_MS.1),
+                ));
                 let cost = match oversized {
                     Some(big) if id == oversized_id(items) => big,
                     _ => 1,
@@ -477,10 +501,12 @@ fn clients(lab: &Lab, requests_tx: &Sender<Request>, knobs: &Knobs, oversized: O
 }
 
 /// Runs the stage for `variant` and reports what passed, when.
+#[must_use]
 pub fn serve(lab: &Lab, variant: &str, knobs: &Knobs) -> Served {
     let burst = knobs.buffer.max(1);
     let burst_u32 = u32::try_from(burst).unwrap_or(u32::MAX);
-    let oversized = matches!(variant, "burst-too-large" | "reject-oversized").then_some(2 * burst_u32);
+    let oversized =
+        matches!(variant, "burst-too-large" | "reject-oversized").then_some(2 * burst_u32);
     // Go: ctx, cancel := context.WithCancel(...); defer cancel()
     let (done_tx, done) = lab.bounded::<()>("done", 0);
     let (requests_tx, requests) = lab.bounded::<Request>("requests", burst);
@@ -495,7 +521,9 @@ pub fn serve(lab: &Lab, variant: &str, knobs: &Knobs) -> Served {
     };
     let (sent_tx, sent) = lab.bounded::<Pass>("sent", burst);
     let stage_lab = lab.clone();
-    let limiter = lab.go("limiter", move || limiter.run(&stage_lab, &requests, &sent_tx, &done));
+    let limiter = lab.go("limiter", move || {
+        limiter.run(&stage_lab, &requests, &sent_tx, &done)
+    });
     let server = lab.go("server", move || sent.iter().collect::<Vec<Pass>>());
 
     let report = limiter.join().unwrap_or_default();
@@ -521,7 +549,13 @@ enum Stage {
 }
 
 impl Stage {
-    fn run(self, lab: &Lab, requests: &Receiver<Request>, out: &Sender<Pass>, done: &Receiver<()>) -> LimiterReport {
+    fn run(
+        self,
+        lab: &Lab,
+        requests: &Receiver<Request>,
+        out: &Sender<Pass>,
+        done: &Receiver<()>,
+    ) -> LimiterReport {
         let clock = LabClock::new(lab);
         let mut report = LimiterReport::default();
         match self {
@@ -535,7 +569,13 @@ impl Stage {
                         }
                         Err(WaitError::Cancelled) => break,
                     }
-                    if out.send(Pass { id: req.id, at: lim.clock().now() }).is_err() {
+                    if out
+                        .send(Pass {
+                            id: req.id,
+                            at: lim.clock().now(),
+                        })
+                        .is_err()
+                    {
                         break;
                     }
                 }
@@ -545,14 +585,27 @@ impl Stage {
                     while !lim.allow_n(req.cost) {
                         report.polls += 1; // no sleep: spins a core until the next token
                     }
-                    if out.send(Pass { id: req.id, at: lim.clock().now() }).is_err() {
+                    if out
+                        .send(Pass {
+                            id: req.id,
+                            at: lim.clock().now(),
+                        })
+                        .is_err()
+                    {
                         break;
                     }
                 }
             }
             Self::Channel(lim) => {
                 for req in requests {
-                    if !lim.acquire() || out.send(Pass { id: req.id, at: clock.now() }).is_err() {
+                    if !lim.acquire()
+                        || out
+                            .send(Pass {
+                                id: req.id,
+                                at: clock.now(),
+                            })
+                            .is_err()
+                    {
                         break;
                     }
                 }
@@ -560,7 +613,12 @@ impl Stage {
             Self::ChannelN(lim) => {
                 for req in requests {
                     if !lim.acquire_n(req.cost as usize)
-                        || out.send(Pass { id: req.id, at: clock.now() }).is_err()
+                        || out
+                            .send(Pass {
+                                id: req.id,
+                                at: clock.now(),
+                            })
+                            .is_err()
                     {
                         break;
                     }
@@ -593,23 +651,25 @@ fn outcome(variant: &str, knobs: &Knobs, served: &Served) -> Outcome {
         let mut note = format!("{passed} requests passed in {secs:.2} s of lesson time");
         if after_burst > 0 && secs > 0.0 {
             let rate = after_burst as f64 / secs;
-            note.push_str(&format!(
+            let _ = write!(
+                note,
                 ": {burst} on the full bucket, then {rate:.1}/s (limit {RATE}/s: at most \
                  {burst} + {RATE}·t by time t)"
-            ));
+            );
         }
         outcome.notes.push(note);
     }
     for req in &served.refused {
         outcome.notes.push(format!(
-            "request #{} asked for {} tokens, the burst is {burst}: refused at once (ExceedsBurst)",
+            "request #{} asked for {} tokens, the burst is {burst}: refused at once (`ExceedsBurst`)",
             req.id, req.cost
         ));
     }
     if passed + refused < items {
-        outcome
-            .problems
-            .push(format!("{} of {items} requests never passed", items - passed - refused));
+        outcome.problems.push(format!(
+            "{} of {items} requests never passed",
+            items - passed - refused
+        ));
     }
     if variant == "busy-wait" || served.polls > 0 {
         let per = served.polls / items.max(1);

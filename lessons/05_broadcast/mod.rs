@@ -1,6 +1,6 @@
 #![doc = include_str!("README.md")]
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -357,6 +357,7 @@ pub fn slow_subscriber(workers: usize) -> usize {
 }
 
 /// Runs `variant` and reports what each subscriber got.
+#[must_use]
 pub fn deliver(lab: &Lab, variant: &str, knobs: &Knobs) -> Delivery {
     let policy = match variant {
         "skip-on-full" => Policy::SkipOnFull,
@@ -368,8 +369,9 @@ pub fn deliver(lab: &Lab, variant: &str, knobs: &Knobs) -> Delivery {
     let slow = (variant != "correct").then(|| slow_subscriber(n));
 
     let mut broadcaster = Broadcaster::new(lab, knobs.buffer, policy);
-    let subscriptions: Vec<Subscription<u64>> =
-        (1..=n).map(|i| broadcaster.subscribe(&format!("sub#{i}"))).collect();
+    let subscriptions: Vec<Subscription<u64>> = (1..=n)
+        .map(|i| broadcaster.subscribe(&format!("sub#{i}")))
+        .collect();
     // Main opens the gate (drops its Sender) once the publisher is done.
     let (gate_tx, gate) = slow.map(|_| lab.bounded::<()>("gate", 0)).unzip();
 
@@ -389,7 +391,9 @@ pub fn deliver(lab: &Lab, variant: &str, knobs: &Knobs) -> Delivery {
 
     let (items, lab2) = (knobs.items, lab.clone());
     let mut rng = fastrand::Rng::with_seed(knobs.seed);
-    let publisher = lab.go("publisher", move || publish(&lab2, broadcaster, items, &mut rng));
+    let publisher = lab.go("publisher", move || {
+        publish(&lab2, broadcaster, items, &mut rng)
+    });
     let publisher = publisher.join().unwrap_or_default();
     drop(gate_tx); // the slow subscriber may read now
     let subscribers = handles
@@ -412,10 +416,17 @@ pub fn deliver(lab: &Lab, variant: &str, knobs: &Knobs) -> Delivery {
 
 /// The publisher: `items` messages, numbered from 1, each after a little
 /// simulated work. Dropping the broadcaster at the end closes every channel.
-fn publish(lab: &Lab, mut broadcaster: Broadcaster<u64>, items: u64, rng: &mut fastrand::Rng) -> PublisherReport {
+fn publish(
+    lab: &Lab,
+    mut broadcaster: Broadcaster<u64>,
+    items: u64,
+    rng: &mut fastrand::Rng,
+) -> PublisherReport {
     let mut report = PublisherReport::default();
     for m in 1..=items {
-        lab.work(Duration::from_millis(rng.u64(PUBLISH_WORK_MS.0..=PUBLISH_WORK_MS.1)));
+        lab.work(Duration::from_millis(
+            rng.u64(PUBLISH_WORK_MS.0..=PUBLISH_WORK_MS.1),
+        ));
         if let Err(full) = broadcaster.send(&m) {
             report.errors.push(full.subscriber);
         }
@@ -427,7 +438,12 @@ fn publish(lab: &Lab, mut broadcaster: Broadcaster<u64>, items: u64, rng: &mut f
 
 /// A subscriber: reads until its channel closes. The slow one first waits
 /// at the gate.
-fn subscriber(lab: &Lab, sub: &Subscription<u64>, gate: Option<&Receiver<()>>, rng: &mut fastrand::Rng) -> SubReport {
+fn subscriber(
+    lab: &Lab,
+    sub: &Subscription<u64>,
+    gate: Option<&Receiver<()>>,
+    rng: &mut fastrand::Rng,
+) -> SubReport {
     if let Some(gate) = gate {
         let _ = gate.recv(); // held until main opens the gate
     }
@@ -439,7 +455,9 @@ fn subscriber(lab: &Lab, sub: &Subscription<u64>, gate: Option<&Receiver<()>>, r
         match sub.recv() {
             Ok(m) => {
                 report.got.push(m);
-                lab.work(Duration::from_millis(rng.u64(READ_WORK_MS.0..=READ_WORK_MS.1)));
+                lab.work(Duration::from_millis(
+                    rng.u64(READ_WORK_MS.0..=READ_WORK_MS.1),
+                ));
             }
             Err(RecvError::Lagged(n)) => report.lagged += n,
             Err(RecvError::Closed) => return report,
@@ -513,9 +531,9 @@ fn outcome(d: &Delivery) -> Outcome {
         accounts.len()
     ));
     if let Some(slow) = &d.slow {
-        outcome
-            .notes
-            .push(format!("{slow} was held at `gate` until the publisher was done"));
+        outcome.notes.push(format!(
+            "{slow} was held at `gate` until the publisher was done"
+        ));
     }
     if !d.publisher.errors.is_empty() {
         let mut names: Vec<&str> = d.publisher.errors.iter().map(String::as_str).collect();
@@ -530,16 +548,20 @@ fn outcome(d: &Delivery) -> Outcome {
     for a in &accounts {
         let mut line = format!("{}: {}/{} delivered", a.name, a.delivered, a.offered);
         if a.lost > 0 {
-            line.push_str(&format!(", {} lost (counted)", a.lost));
+            let _ = write!(line, ", {} lost (counted)", a.lost);
         }
         if a.lagged > 0 {
-            line.push_str(&format!(", told Lagged({})", a.lagged));
+            let _ = write!(line, ", told Lagged({})", a.lagged);
         }
         if a.missed > 0 {
-            line.push_str(&format!(", {} missed and counted nowhere", a.missed));
+            let _ = write!(line, ", {} missed and counted nowhere", a.missed);
         }
         if a.skipped > 0 {
-            line.push_str(&format!(" ({} skipped after a full subscriber, with room in its buffer)", a.skipped));
+            let _ = write!(
+                line,
+                " ({} skipped after a full subscriber, with room in its buffer)",
+                a.skipped
+            );
         }
         outcome.notes.push(line);
         if a.missed > 0 {
