@@ -13,10 +13,20 @@ use crate::lab::{Config, Lab, Report, Run};
 #[path = "01_pipeline/mod.rs"]
 pub mod pipeline;
 
+#[path = "04_rate_limiter/mod.rs"]
+pub mod rate_limiter;
+
+#[path = "05_broadcast/mod.rs"]
+pub mod broadcast;
+
 /// Every lesson, in order.
 #[must_use]
 pub fn catalog() -> &'static [&'static Lesson] {
-    static CATALOG: &[&Lesson] = &[&pipeline::LESSON];
+    static CATALOG: &[&Lesson] = &[
+        &pipeline::LESSON,
+        &rate_limiter::LESSON,
+        &broadcast::LESSON,
+    ];
     CATALOG
 }
 
