@@ -22,11 +22,7 @@ pub mod broadcast;
 /// Every lesson, in order.
 #[must_use]
 pub fn catalog() -> &'static [&'static Lesson] {
-    static CATALOG: &[&Lesson] = &[
-        &pipeline::LESSON,
-        &rate_limiter::LESSON,
-        &broadcast::LESSON,
-    ];
+    static CATALOG: &[&Lesson] = &[&pipeline::LESSON, &rate_limiter::LESSON, &broadcast::LESSON];
     CATALOG
 }
 
