@@ -275,6 +275,38 @@ fn thousands_of_busy_correct_runs_never_see_a_deadlock() {
     }
 }
 
+/// A rendezvous ping-pong: every operation blocks and wakes its partner, so
+/// the moment between "woken" and "counted" comes up thousands of times.
+#[test]
+fn a_rendezvous_ping_pong_never_sees_a_deadlock() {
+    for round in 0..40 {
+        let report = Lab::run(Config::default(), |lab| {
+            let (ping_tx, ping) = lab.bounded::<u32>("ping", 0);
+            let (pong_tx, pong) = lab.bounded::<u32>("pong", 0);
+            let echo = lab.go("echo", move || {
+                for v in &ping {
+                    if pong_tx.send(v).is_err() {
+                        return;
+                    }
+                }
+            });
+            for i in 0..1000 {
+                if ping_tx.send(i).is_err() || pong.recv() != Ok(i) {
+                    return false;
+                }
+            }
+            drop(ping_tx);
+            echo.join().is_ok()
+        });
+        assert!(
+            report.verdict.is_none(),
+            "round {round}: {:?}",
+            report.verdict
+        );
+        assert_eq!(report.outcome, Some(true));
+    }
+}
+
 #[test]
 fn a_leak_names_the_worker_and_its_channel() {
     let report = Lab::run(Config::default(), |lab| {

@@ -177,10 +177,14 @@ impl<T> Sender<T> {
                 }
             }
         };
+        // Running first, counted second: a counter that lags only makes the
+        // channel look more ready. The other order shows, for a moment, a
+        // worker still waiting on a channel that already looks drained, and
+        // a check in that moment would see a deadlock that is not there.
+        self.core.end_wait(worker);
         if matches!(waited, Waited::Done(())) {
             self.stats.bump(End::Send, &self.counter, &self.core);
         }
-        self.core.end_wait(worker);
         match (waited, msg) {
             (Waited::Done(()), _) => Ok(()),
             (Waited::TimedOut, Some(m)) => Err(SendTimeoutError::Timeout(m)),
@@ -262,10 +266,10 @@ impl<T> Receiver<T> {
                 }
             }
         };
+        self.core.end_wait(worker); // before the count: see `send_blocking`
         if matches!(waited, Waited::Done(_)) {
             self.stats.bump(End::Recv, &self.counter, &self.core);
         }
-        self.core.end_wait(worker);
         match waited {
             Waited::Done(msg) => Ok(msg),
             Waited::TimedOut => Err(RecvTimeoutError::Timeout),
