@@ -10,13 +10,15 @@ use std::ops::RangeInclusive;
 
 use crate::lab::{Config, Lab, Report, Run};
 
+#[path = "02_fan_out_fan_in/mod.rs"]
+pub mod fan_out_fan_in;
 #[path = "01_pipeline/mod.rs"]
 pub mod pipeline;
 
 /// Every lesson, in order.
 #[must_use]
 pub fn catalog() -> &'static [&'static Lesson] {
-    static CATALOG: &[&Lesson] = &[&pipeline::LESSON];
+    static CATALOG: &[&Lesson] = &[&pipeline::LESSON, &fan_out_fan_in::LESSON];
     CATALOG
 }
 
