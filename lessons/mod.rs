@@ -13,6 +13,9 @@ use crate::lab::{Config, Lab, Report, Run};
 #[path = "01_pipeline/mod.rs"]
 pub mod pipeline;
 
+#[path = "02_fan_out_fan_in/mod.rs"]
+pub mod fan_out_fan_in;
+
 #[path = "04_rate_limiter/mod.rs"]
 pub mod rate_limiter;
 
@@ -22,7 +25,12 @@ pub mod broadcast;
 /// Every lesson, in order.
 #[must_use]
 pub fn catalog() -> &'static [&'static Lesson] {
-    static CATALOG: &[&Lesson] = &[&pipeline::LESSON, &rate_limiter::LESSON, &broadcast::LESSON];
+    static CATALOG: &[&Lesson] = &[
+        &pipeline::LESSON,
+        &fan_out_fan_in::LESSON,
+        &rate_limiter::LESSON,
+        &broadcast::LESSON,
+    ];
     CATALOG
 }
 
