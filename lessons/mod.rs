@@ -12,11 +12,13 @@ use crate::lab::{Config, Lab, Report, Run};
 
 #[path = "01_pipeline/mod.rs"]
 pub mod pipeline;
+#[path = "03_worker_pool/mod.rs"]
+pub mod worker_pool;
 
 /// Every lesson, in order.
 #[must_use]
 pub fn catalog() -> &'static [&'static Lesson] {
-    static CATALOG: &[&Lesson] = &[&pipeline::LESSON];
+    static CATALOG: &[&Lesson] = &[&pipeline::LESSON, &worker_pool::LESSON];
     CATALOG
 }
 
