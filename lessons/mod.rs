@@ -10,6 +10,8 @@ use std::ops::RangeInclusive;
 
 use crate::lab::{Config, Lab, Report, Run};
 
+#[path = "06_drain/mod.rs"]
+pub mod drain;
 #[path = "01_pipeline/mod.rs"]
 pub mod pipeline;
 #[path = "03_worker_pool/mod.rs"]
@@ -18,7 +20,7 @@ pub mod worker_pool;
 /// Every lesson, in order.
 #[must_use]
 pub fn catalog() -> &'static [&'static Lesson] {
-    static CATALOG: &[&Lesson] = &[&pipeline::LESSON, &worker_pool::LESSON];
+    static CATALOG: &[&Lesson] = &[&pipeline::LESSON, &worker_pool::LESSON, &drain::LESSON];
     CATALOG
 }
 
