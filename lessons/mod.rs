@@ -10,17 +10,18 @@ use std::ops::RangeInclusive;
 
 use crate::lab::{Config, Lab, Report, Run};
 
-#[path = "01_pipeline/mod.rs"]
-pub mod pipeline;
-
-#[path = "02_fan_out_fan_in/mod.rs"]
-pub mod fan_out_fan_in;
-
-#[path = "04_rate_limiter/mod.rs"]
-pub mod rate_limiter;
-
 #[path = "05_broadcast/mod.rs"]
 pub mod broadcast;
+#[path = "06_drain/mod.rs"]
+pub mod drain;
+#[path = "02_fan_out_fan_in/mod.rs"]
+pub mod fan_out_fan_in;
+#[path = "01_pipeline/mod.rs"]
+pub mod pipeline;
+#[path = "04_rate_limiter/mod.rs"]
+pub mod rate_limiter;
+#[path = "03_worker_pool/mod.rs"]
+pub mod worker_pool;
 
 /// Every lesson, in order.
 #[must_use]
@@ -28,8 +29,10 @@ pub fn catalog() -> &'static [&'static Lesson] {
     static CATALOG: &[&Lesson] = &[
         &pipeline::LESSON,
         &fan_out_fan_in::LESSON,
+        &worker_pool::LESSON,
         &rate_limiter::LESSON,
         &broadcast::LESSON,
+        &drain::LESSON,
     ];
     CATALOG
 }

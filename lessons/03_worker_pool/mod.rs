@@ -1,0 +1,465 @@
+#![doc = include_str!("README.md")]
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use crate::lab::{JoinHandle, Lab, Receiver, Sender, TryRecvError};
+use crate::lessons::{Expect, KnobRanges, Knobs, Lesson, Outcome, Variant, VariantKind};
+use crate::select;
+
+/// The lesson in the catalog.
+pub static LESSON: Lesson = Lesson {
+    number: 3,
+    slug: "worker-pool",
+    title: "Worker pool",
+    summary: "a persistent pool: submit jobs, close, read results until they close; cancel hands jobs back",
+    readme: include_str!("README.md"),
+    variants: &VARIANTS,
+    defaults: Knobs {
+        items: 24,
+        buffer: 4,
+        workers: 3,
+        seed: 1,
+    },
+    ranges: KnobRanges {
+        items: 2..=10_000,
+        buffer: 1..=256,
+        workers: 1..=64,
+    },
+    main,
+};
+
+static VARIANTS: [Variant; 6] = [
+    Variant {
+        name: "correct",
+        kind: VariantKind::Correct,
+        summary: "the client submits every job and closes the pool; main reads `results` until it closes, then joins",
+        explains: "`results` closes when the last worker drops its Sender, so main's loop ends and the join never waits",
+        fixed_by: None,
+        expect: Expect::Clean,
+    },
+    Variant {
+        name: "join-before-drain",
+        kind: VariantKind::Trap,
+        summary: "main joins the workers first and means to read `results` afterwards",
+        explains: "the workers wait for room in `results`, main waits for the workers: deadlock",
+        fixed_by: Some("drain-before-join"),
+        expect: Expect::Verdict("deadlock"),
+    },
+    Variant {
+        name: "submit-after-close",
+        kind: VariantKind::Trap,
+        summary: "the client closes the pool, then submits one more job",
+        explains: "`submit` refuses it with `PoolClosed(job)` (no panic): that job never runs",
+        fixed_by: Some("correct"),
+        expect: Expect::Broken,
+    },
+    Variant {
+        name: "cancel-drops-jobs",
+        kind: VariantKind::Trap,
+        summary: "main cancels with jobs still queued; workers return at once and the queue goes down with the pool",
+        explains: "nobody owns the queued jobs at shutdown: they are silently lost",
+        fixed_by: Some("hand-back"),
+        expect: Expect::Broken,
+    },
+    Variant {
+        name: "drain-before-join",
+        kind: VariantKind::Fix,
+        summary: "main reads `results` until it closes, then joins the workers",
+        explains: "while main reads, no worker waits for room; when `results` closes every worker has ended",
+        fixed_by: None,
+        expect: Expect::Clean,
+    },
+    Variant {
+        name: "hand-back",
+        kind: VariantKind::Fix,
+        summary: "cancel stops the pool and returns every queued, unstarted job to the caller",
+        explains: "each job is received exactly once, by a worker (done) or by `cancel` (handed back): none is lost",
+        fixed_by: None,
+        expect: Expect::Clean,
+    },
+];
+
+/// Simulated work per job, in lesson time (milliseconds).
+const JOB_MS: (u64, u64) = (150, 350);
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// `submit` after `close` (or `cancel`): the job comes back, as a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolClosed<J>(pub J);
+
+impl<J> fmt::Display for PoolClosed<J> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the pool is closed; the job was handed back")
+    }
+}
+
+impl<J: fmt::Debug> std::error::Error for PoolClosed<J> {}
+
+/// A persistent worker pool: `size` workers share one bounded `jobs` queue
+/// and one bounded `results` channel. Every method takes `&self`, so an
+/// `Arc<Pool>` can be shared by the thread that submits and the thread that
+/// reads results.
+pub struct Pool<J, R> {
+    /// The pool's Sender on `jobs`; `None` once closed (`submit` refuses).
+    jobs: Mutex<Option<Sender<J>>>,
+    /// The pool's own Receiver on `jobs`: `cancel` takes the unstarted jobs
+    /// back through it.
+    queue: Receiver<J>,
+    /// The only Sender on `done`; dropping it is the cancel broadcast.
+    done: Mutex<Option<Sender<()>>>,
+    results: Receiver<R>,
+    workers: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl<J: Send + 'static, R: Send + 'static> Pool<J, R> {
+    /// Starts `size` workers (`worker#1..`); `capacity` bounds both `jobs`
+    /// and `results`. `make_worker(i)` gives worker `i` its job function.
+    pub fn new<W, F>(lab: &Lab, size: usize, capacity: usize, mut make_worker: W) -> Self
+    where
+        W: FnMut(usize) -> F,
+        F: FnMut(J) -> R + Send + 'static,
+    {
+        let (jobs, queue) = lab.bounded("jobs", capacity);
+        let (results_tx, results) = lab.bounded("results", capacity);
+        let (done_tx, done) = lab.bounded::<()>("done", 0);
+        let workers = (1..=size)
+            .map(|i| {
+                let (queue, results, done) = (queue.clone(), results_tx.clone(), done.clone());
+                let run = make_worker(i);
+                lab.go(format!("worker#{i}"), move || {
+                    work(&queue, &results, &done, run);
+                })
+            })
+            .collect();
+        // `results_tx` drops here: only the workers' clones keep `results` open.
+        Self {
+            jobs: Mutex::new(Some(jobs)),
+            queue,
+            done: Mutex::new(Some(done_tx)),
+            results,
+            workers: Mutex::new(workers),
+        }
+    }
+
+    /// Queues `job`, waiting while the queue is full (backpressure). After
+    /// `close` or `cancel` the job comes back as `Err(PoolClosed(job))`.
+    pub fn submit(&self, job: J) -> Result<(), PoolClosed<J>> {
+        // A clone, so the lock is not held while `send` waits for room.
+        let jobs = lock(&self.jobs).clone();
+        match jobs {
+            Some(tx) => tx.send(job).map_err(|e| PoolClosed(e.0)),
+            None => Err(PoolClosed(job)),
+        }
+    }
+
+    /// No more submits. Workers finish the queue and return; `results`
+    /// closes when the last one is done (graceful shutdown).
+    pub fn close(&self) {
+        drop(lock(&self.jobs).take()); // Go: close(jobs)
+    }
+
+    /// The results, in completion order; the iterator ends when `results`
+    /// closes (every worker returned).
+    #[must_use]
+    pub fn results(&self) -> Receiver<R> {
+        self.results.clone()
+    }
+
+    /// Waits for every worker; returns how many ended normally.
+    pub fn join(&self) -> usize {
+        let workers = std::mem::take(&mut *lock(&self.workers));
+        workers.into_iter().filter_map(|w| w.join().ok()).count()
+    }
+
+    /// The fix `hand-back`: stop accepting, tell the workers to take no new
+    /// job, and return every queued, unstarted job to the caller. Jobs in
+    /// hand still finish and send their results.
+    pub fn cancel(&self) -> Vec<J> {
+        self.close();
+        drop(lock(&self.done).take()); // Go: close(done)
+        self.queue.try_iter().collect()
+    }
+
+    /// The trap `cancel-drops-jobs`: the same stop, but the queued jobs stay
+    /// in `jobs`, where no worker will ever take them.
+    pub fn cancel_dropping_jobs(&self) {
+        self.close();
+        drop(lock(&self.done).take());
+    }
+}
+
+/// A worker: take a job, run it, send its result; until the queue is closed
+/// and drained, or the pool is canceled.
+fn work<J, R>(
+    queue: &Receiver<J>,
+    results: &Sender<R>,
+    done: &Receiver<()>,
+    mut run: impl FnMut(J) -> R,
+) {
+    while let Some(job) = next_job(queue, done) {
+        if results.send(run(job)).is_err() {
+            return; // nobody can read results any more
+        }
+    }
+}
+
+/// The next job, or `None` once the queue is closed and empty, or `done`
+/// is closed. `done` is looked at first, as crossbeam's `select_biased!`
+/// would (the lab's `select!` picks at random among ready arms), so a
+/// canceled worker takes no new job.
+fn next_job<J>(queue: &Receiver<J>, done: &Receiver<()>) -> Option<J> {
+    if canceled(done) {
+        return None;
+    }
+    select! {
+        recv(done) -> _ => None,
+        recv(queue) -> job => job.ok(),
+    }
+}
+
+/// True once `done` is closed. Nobody ever sends on it.
+fn canceled(done: &Receiver<()>) -> bool {
+    matches!(done.try_recv(), Err(TryRecvError::Disconnected))
+}
+
+/// One finished job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Done {
+    /// The job's number.
+    pub job: u64,
+    /// The worker that ran it (`worker#by`).
+    pub by: usize,
+}
+
+/// Staging for the cancel variants: jobs numbered above `after` wait for
+/// `open` to close before they start, so cancel always finds the same
+/// picture (every worker holding a job, the queue full).
+#[derive(Clone)]
+struct Gate {
+    after: u64,
+    open: Receiver<()>,
+}
+
+/// The lesson's pool: jobs are numbers, a result says who ran which job.
+fn start_pool(lab: &Lab, knobs: &Knobs, gate: Option<Gate>) -> Arc<Pool<u64, Done>> {
+    let pool = Pool::new(lab, knobs.workers, knobs.buffer, |w| {
+        let (lab, gate) = (lab.clone(), gate.clone());
+        let mut rng = fastrand::Rng::with_seed(knobs.seed.wrapping_add(w as u64));
+        move |job| {
+            if let Some(gate) = &gate {
+                if job > gate.after {
+                    let _ = gate.open.recv(); // staging: wait until main opens the gate
+                }
+            }
+            lab.work(Duration::from_millis(rng.u64(JOB_MS.0..=JOB_MS.1)));
+            Done { job, by: w }
+        }
+    });
+    Arc::new(pool)
+}
+
+/// The client: submits jobs `1..=n`, then closes the pool; with `late`,
+/// submits one more job after closing (the trap). Returns what `submit`
+/// refused.
+fn client(
+    lab: &Lab,
+    pool: &Arc<Pool<u64, Done>>,
+    n: u64,
+    late: Option<u64>,
+) -> JoinHandle<Vec<PoolClosed<u64>>> {
+    let pool = Arc::clone(pool);
+    lab.go("client", move || {
+        let mut refused = Vec::new();
+        for job in 1..=n {
+            if let Err(e) = pool.submit(job) {
+                refused.push(e);
+            }
+        }
+        pool.close();
+        if let Some(job) = late {
+            if let Err(e) = pool.submit(job) {
+                refused.push(e); // the job is ours again; here it is only reported
+            }
+        }
+        refused
+    })
+}
+
+fn main(lab: &Lab, variant: &Variant, knobs: &Knobs) -> Outcome {
+    match variant.name {
+        "join-before-drain" => join_before_drain(lab, knobs),
+        "submit-after-close" => submit_after_close(lab, knobs),
+        "cancel-drops-jobs" => cancel(lab, knobs, false),
+        "hand-back" => cancel(lab, knobs, true),
+        // `drain-before-join` is the correct order.
+        _ => correct(lab, knobs),
+    }
+}
+
+fn correct(lab: &Lab, knobs: &Knobs) -> Outcome {
+    let pool = start_pool(lab, knobs, None);
+    let client = client(lab, &pool, knobs.items, None);
+    let results = pool.results();
+    let done: Vec<Done> = results.iter().collect(); // ends when the last worker returns
+    pool.join(); // every worker has ended: returns at once
+    let refused = client.join().unwrap_or_default();
+    let mut outcome = tally(knobs.items, &done, &[]);
+    note_refused(lab, &mut outcome, &refused);
+    outcome
+}
+
+fn join_before_drain(lab: &Lab, knobs: &Knobs) -> Outcome {
+    let pool = start_pool(lab, knobs, None);
+    let client = client(lab, &pool, knobs.items, None);
+    // The trap: wait for the workers first...
+    pool.join();
+    // ...and read their results afterwards.
+    let results = pool.results();
+    let done: Vec<Done> = results.iter().collect();
+    let refused = client.join().unwrap_or_default();
+    let mut outcome = tally(knobs.items, &done, &[]);
+    note_refused(lab, &mut outcome, &refused);
+    if knobs.buffer as u64 >= knobs.items {
+        outcome.notes.push(format!(
+            "`results` holds {} and only {} jobs ran, so no worker waited: the bug is hidden, not gone",
+            knobs.buffer, knobs.items
+        ));
+    }
+    outcome
+}
+
+fn submit_after_close(lab: &Lab, knobs: &Knobs) -> Outcome {
+    let late = knobs.items + 1;
+    let pool = start_pool(lab, knobs, None);
+    let client = client(lab, &pool, knobs.items, Some(late));
+    let results = pool.results();
+    let done: Vec<Done> = results.iter().collect();
+    pool.join();
+    let refused = client.join().unwrap_or_default();
+    // Every job the client meant to run, the late one included.
+    let mut outcome = tally(late, &done, &[]);
+    for PoolClosed(job) in &refused {
+        outcome.notes.push(format!(
+            "submit(job {job}) returned Err(PoolClosed({job})): no panic, the job came back"
+        ));
+    }
+    if !outcome.problems.is_empty() {
+        outcome.problems = vec![format!(
+            "{} job(s) submitted after close were refused and never ran",
+            outcome.lost
+        )];
+    }
+    outcome
+}
+
+/// The cancel variants: the client submits everything; jobs `1..=k` run,
+/// the rest wait at the gate (one in each worker's hand) or in the queue;
+/// main cancels, then opens the gate.
+fn cancel(lab: &Lab, knobs: &Knobs, hand_back: bool) -> Outcome {
+    let n = knobs.items;
+    let k = n.saturating_sub((knobs.workers + knobs.buffer) as u64);
+    let (gate_tx, open) = lab.bounded::<()>("gate", 0);
+    let pool = start_pool(lab, knobs, Some(Gate { after: k, open }));
+    let client = client(lab, &pool, n, None);
+    let results = pool.results();
+    let mut done: Vec<Done> = results.iter().take(k as usize).collect();
+    let refused = client.join().unwrap_or_default(); // all submitted: the queue is full
+    let queued = pool.queue.len();
+    let back = if hand_back {
+        pool.cancel()
+    } else {
+        pool.cancel_dropping_jobs();
+        Vec::new()
+    };
+    drop(gate_tx); // staging over: jobs in hand may start
+    done.extend(results.iter()); // the jobs in hand finish
+    pool.join();
+    let mut outcome = tally(n, &done, &back);
+    note_refused(lab, &mut outcome, &refused);
+    outcome.notes.insert(
+        0,
+        format!("cancel came after {k} jobs were done, with {queued} queued and the rest in workers' hands"),
+    );
+    if !hand_back && outcome.lost > 0 {
+        outcome.problems = vec![format!(
+            "{} queued job(s) were dropped at cancel: never run, never handed back",
+            outcome.lost
+        )];
+    }
+    outcome
+}
+
+/// Every job `1..=n` must be done exactly once or handed back.
+fn tally(n: u64, done: &[Done], back: &[u64]) -> Outcome {
+    let mut seen: BTreeMap<u64, u32> = BTreeMap::new();
+    for job in done.iter().map(|d| d.job).chain(back.iter().copied()) {
+        *seen.entry(job).or_default() += 1;
+    }
+    let missing: Vec<u64> = (1..=n).filter(|j| !seen.contains_key(j)).collect();
+    let twice: Vec<u64> = seen
+        .iter()
+        .filter(|&(_, &c)| c > 1)
+        .map(|(&j, _)| j)
+        .collect();
+    let mut outcome = Outcome {
+        items_in: n,
+        items_out: done.len() as u64,
+        lost: missing.len() as u64,
+        ..Outcome::default()
+    };
+    let mut by_worker: BTreeMap<usize, u64> = BTreeMap::new();
+    for d in done {
+        *by_worker.entry(d.by).or_default() += 1;
+    }
+    let shares: Vec<String> = by_worker
+        .iter()
+        .map(|(w, c)| format!("worker#{w}: {c}"))
+        .collect();
+    let shares = if shares.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", shares.join(", "))
+    };
+    outcome.notes.push(format!(
+        "{} done{shares}, {} handed back",
+        done.len(),
+        back.len()
+    ));
+    if !missing.is_empty() {
+        outcome.problems.push(format!(
+            "{} job(s) neither done nor handed back: {}",
+            missing.len(),
+            short_list(&missing)
+        ));
+    }
+    if !twice.is_empty() {
+        outcome
+            .problems
+            .push(format!("jobs accounted for twice: {twice:?}"));
+    }
+    outcome
+}
+
+/// `[1, 2, 3]`, or `[1, 2, 3, ... 24]` for a long list.
+fn short_list(jobs: &[u64]) -> String {
+    match jobs {
+        [a, b, c, .., last] if jobs.len() > 5 => format!("[{a}, {b}, {c}, ... {last}]"),
+        _ => format!("{jobs:?}"),
+    }
+}
+
+fn note_refused(lab: &Lab, outcome: &mut Outcome, refused: &[PoolClosed<u64>]) {
+    // After a verdict every `send` fails: those refusals say nothing new.
+    if !refused.is_empty() && !lab.is_aborted() {
+        let jobs: Vec<u64> = refused.iter().map(|e| e.0).collect();
+        outcome
+            .notes
+            .push(format!("the client got back refused jobs {jobs:?}"));
+    }
+}

@@ -1,0 +1,587 @@
+#![doc = include_str!("README.md")]
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use crate::lab::{JoinHandle, Lab, Receiver, Sender, TryRecvError};
+use crate::lessons::{Expect, KnobRanges, Knobs, Lesson, Outcome, Variant, VariantKind};
+use crate::select;
+
+/// The lesson in the catalog.
+pub static LESSON: Lesson = Lesson {
+    number: 6,
+    slug: "drain",
+    title: "Graceful drain",
+    summary: "on cancel: stop accepting, finish in-flight work, drain the queue, exit; never swallow an error",
+    readme: include_str!("README.md"),
+    variants: &VARIANTS,
+    defaults: Knobs {
+        items: 30,
+        buffer: 4,
+        workers: 3,
+        seed: 1,
+    },
+    ranges: KnobRanges {
+        items: 2..=10_000,
+        buffer: 1..=256,
+        workers: 1..=64,
+    },
+    main,
+};
+
+static VARIANTS: [Variant; 5] = [
+    Variant {
+        name: "correct",
+        kind: VariantKind::Correct,
+        summary: "on cancel the producer stops and drops `jobs`; workers finish the job in hand and drain the queue",
+        explains: "closing `jobs` means \"no more\", not \"stop now\": every accepted job is still done, then the loops end",
+        fixed_by: None,
+        expect: Expect::Clean,
+    },
+    Variant {
+        name: "exit-at-once",
+        kind: VariantKind::Trap,
+        summary: "workers select on `cancel` and return as soon as it closes",
+        explains: "the jobs still queued were accepted, and now nobody runs them: they are lost",
+        fixed_by: Some("correct"),
+        expect: Expect::Broken,
+    },
+    Variant {
+        name: "drain-never-ends",
+        kind: VariantKind::Trap,
+        summary: "on cancel the producer stops sending, then waits for the workers while still holding `jobs`",
+        explains: "`jobs` never closes, so the drained workers wait on it forever, and the producer waits for them: deadlock",
+        fixed_by: Some("correct"),
+        expect: Expect::Verdict("deadlock"),
+    },
+    Variant {
+        name: "swallowed-error",
+        kind: VariantKind::Trap,
+        summary: "a job fails; its worker logs the error and carries on",
+        explains: "nothing carries the error to anyone who could stop the run: the producer offers every job and the run \"succeeds\"",
+        fixed_by: Some("errgroup"),
+        expect: Expect::Broken,
+    },
+    Variant {
+        name: "errgroup",
+        kind: VariantKind::Fix,
+        summary: "producer and workers run in a `Group`: the first error cancels the rest and `wait` returns it",
+        explains: "the error surfaces as the run's result and cancels the group, so the producer stops early",
+        fixed_by: None,
+        expect: Expect::Clean,
+    },
+];
+
+/// Simulated work per job, in lesson time (milliseconds).
+const JOB_MS: (u64, u64) = (150, 350);
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// One finished job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Done {
+    /// The job's number.
+    pub job: u64,
+    /// The worker that ran it (`worker#by`).
+    pub by: usize,
+}
+
+/// A job that failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JobError {
+    /// The job's number.
+    pub job: u64,
+}
+
+impl fmt::Display for JobError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "job #{} failed: bad input", self.job)
+    }
+}
+
+impl std::error::Error for JobError {}
+
+/// A small errgroup (Go's `errgroup.WithContext`): tasks run as workers;
+/// the first error is kept and cancels the group (its `cancel` channel
+/// closes); `wait` waits for every task and returns that first error.
+pub struct Group<E> {
+    lab: Lab,
+    tasks: Vec<JoinHandle<()>>,
+    first: Arc<Mutex<Option<E>>>,
+    /// The only Sender on `cancel`: dropped at the first error, or by `wait`.
+    cancel: Arc<Mutex<Option<Sender<()>>>>,
+    done: Receiver<()>,
+}
+
+impl<E: Send + 'static> Group<E> {
+    /// A group with its own `cancel` channel (Go: the derived context).
+    #[must_use]
+    pub fn new(lab: &Lab) -> Self {
+        let (cancel, done) = lab.bounded::<()>("cancel", 0);
+        Self {
+            lab: lab.clone(),
+            tasks: Vec::new(),
+            first: Arc::new(Mutex::new(None)),
+            cancel: Arc::new(Mutex::new(Some(cancel))),
+            done,
+        }
+    }
+
+    /// Closes at the first error (Go: `ctx.Done()`). Nobody sends on it.
+    #[must_use]
+    pub fn done(&self) -> Receiver<()> {
+        self.done.clone()
+    }
+
+    /// Runs `task` as the worker `name` (Go: `g.Go`).
+    pub fn go(
+        &mut self,
+        name: impl Into<String>,
+        task: impl FnOnce() -> Result<(), E> + Send + 'static,
+    ) {
+        let (first, cancel) = (Arc::clone(&self.first), Arc::clone(&self.cancel));
+        self.tasks.push(self.lab.go(name, move || {
+            if let Err(e) = task() {
+                lock(&first).get_or_insert(e); // keep only the first
+                drop(lock(&cancel).take()); // cancel everyone, once
+            }
+        }));
+    }
+
+    /// Waits for every task, then returns the first error (Go: `g.Wait`).
+    pub fn wait(self) -> Result<(), E> {
+        for task in self.tasks {
+            let _ = task.join();
+        }
+        drop(lock(&self.cancel).take());
+        lock(&self.first).take().map_or(Ok(()), Err)
+    }
+}
+
+/// What a run did with its jobs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Drained {
+    /// Jobs the producer had to offer.
+    pub offered: u64,
+    /// Jobs the producer got into `jobs` before it stopped.
+    pub accepted: u64,
+    /// Finished jobs, in completion order.
+    pub done: Vec<Done>,
+    /// What the run reports: `None` is success.
+    pub error: Option<JobError>,
+    /// Errors that went only to the `log` channel.
+    pub logged: Vec<String>,
+    /// Jobs in `jobs` when cancel came (the staged variants).
+    pub queued_at_cancel: Option<usize>,
+}
+
+/// True once `cancel` is closed. Nobody ever sends on it.
+fn canceled(cancel: &Receiver<()>) -> bool {
+    matches!(cancel.try_recv(), Err(TryRecvError::Disconnected))
+}
+
+/// Staging: where the producer pauses. After accepting job `after` it
+/// tells main (if `tell` is set), then waits until `cancel` closes.
+struct Pause {
+    after: u64,
+    tell: Option<Sender<()>>,
+}
+
+/// Staging for the cancel variants: jobs numbered above `after` wait for
+/// `open` to close before they start, so cancel always finds every worker
+/// holding a job and the queue full.
+#[derive(Clone)]
+struct Gate {
+    after: u64,
+    open: Receiver<()>,
+}
+
+/// The producer: offers jobs `1..=n` on `jobs` until `cancel` closes,
+/// keeping in `accepted` how many got in (readable even after an abort).
+/// With `wait_for` (the trap `drain-never-ends`) it waits on that channel
+/// before dropping `jobs`.
+fn produce(
+    n: u64,
+    jobs: Sender<u64>,
+    cancel: &Receiver<()>,
+    accepted: &AtomicU64,
+    pause: Option<&Pause>,
+    wait_for: Option<&Receiver<()>>,
+) {
+    for job in 1..=n {
+        // `cancel` first, as crossbeam's `select_biased!` would; the lab's
+        // `select!` picks at random among ready arms.
+        if canceled(cancel) {
+            break;
+        }
+        let sent = select! {
+            send(jobs, job) -> res => res.is_ok(),
+            recv(cancel) -> _ => false,
+        };
+        if !sent {
+            break;
+        }
+        accepted.store(job, Ordering::Relaxed);
+        if let Some(pause) = pause.filter(|p| p.after == job) {
+            if let Some(tell) = &pause.tell {
+                let _ = tell.send(()); // staging: "the queue is full"
+            }
+            let _ = cancel.recv(); // staging: wait for the cancel
+        }
+    }
+    if let Some(workers_done) = wait_for {
+        // The trap: stopped sending, but `jobs` is still alive in here.
+        let _ = workers_done.recv();
+    }
+    drop(jobs); // stop accepting: `jobs` closes, the drain can end
+}
+
+/// Worker `w`'s job function: the simulated work, the staging gate, and
+/// the failing job `fail_at`.
+fn job_fn(
+    lab: &Lab,
+    knobs: &Knobs,
+    w: usize,
+    gate: Option<Gate>,
+    fail_at: Option<u64>,
+) -> impl FnMut(u64) -> Result<Done, JobError> + Send + 'static {
+    let lab = lab.clone();
+    let mut rng = fastrand::Rng::with_seed(knobs.seed.wrapping_add(w as u64));
+    move |job| {
+        if let Some(gate) = &gate {
+            if job > gate.after {
+                let _ = gate.open.recv(); // staging: wait until main opens the gate
+            }
+        }
+        lab.work(Duration::from_millis(rng.u64(JOB_MS.0..=JOB_MS.1)));
+        if fail_at == Some(job) {
+            return Err(JobError { job });
+        }
+        Ok(Done { job, by: w })
+    }
+}
+
+/// The correct worker: `for job in jobs` takes what is queued even after
+/// `jobs` closes, and ends when it is closed and empty.
+fn drain_jobs(
+    jobs: &Receiver<u64>,
+    results: &Sender<Done>,
+    mut run: impl FnMut(u64) -> Result<Done, JobError>,
+) -> Result<(), JobError> {
+    for job in jobs {
+        if results.send(run(job)?).is_err() {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// A worker that leaves as soon as `cancel` closes: the trap `exit-at-once`,
+/// and the errgroup's workers (there the cancel *is* the error).
+fn until_canceled(
+    jobs: &Receiver<u64>,
+    cancel: &Receiver<()>,
+    results: &Sender<Done>,
+    mut run: impl FnMut(u64) -> Result<Done, JobError>,
+) -> Result<(), JobError> {
+    loop {
+        if canceled(cancel) {
+            return Ok(()); // leave now, queue or not
+        }
+        let job = select! {
+            recv(cancel) -> _ => None, // leave now, queue or not
+            recv(jobs) -> job => job.ok(),
+        };
+        let Some(job) = job else {
+            return Ok(());
+        };
+        if results.send(run(job)?).is_err() {
+            return Ok(());
+        }
+    }
+}
+
+/// The trap `swallowed-error`: a failed job is logged, and that is all.
+fn log_and_go_on(
+    w: usize,
+    jobs: &Receiver<u64>,
+    results: &Sender<Done>,
+    log: &Sender<String>,
+    mut run: impl FnMut(u64) -> Result<Done, JobError>,
+) {
+    for job in jobs {
+        match run(job) {
+            Ok(done) => {
+                if results.send(done).is_err() {
+                    return;
+                }
+            }
+            Err(e) => {
+                let _ = log.send(format!("worker#{w}: {e}")); // logged, then dropped
+            }
+        }
+    }
+}
+
+/// The job that fails in `swallowed-error` and `errgroup`.
+#[must_use]
+pub fn failing_job(knobs: &Knobs) -> u64 {
+    (knobs.items / 3).max(1)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Shutdown {
+    Drain,
+    ExitAtOnce,
+    DrainNeverEnds,
+}
+
+/// The variant `correct`.
+pub fn correct(lab: &Lab, knobs: &Knobs) -> Drained {
+    staged_cancel(lab, knobs, Shutdown::Drain)
+}
+
+/// The trap `exit-at-once`.
+pub fn exit_at_once(lab: &Lab, knobs: &Knobs) -> Drained {
+    staged_cancel(lab, knobs, Shutdown::ExitAtOnce)
+}
+
+/// The trap `drain-never-ends`.
+pub fn drain_never_ends(lab: &Lab, knobs: &Knobs) -> Drained {
+    staged_cancel(lab, knobs, Shutdown::DrainNeverEnds)
+}
+
+/// Jobs `1..=k` run freely (k = half the items); later ones wait at the
+/// gate. Once every worker holds a job and the queue is full, the producer
+/// tells main, main cancels, then opens the gate.
+fn staged_cancel(lab: &Lab, knobs: &Knobs, how: Shutdown) -> Drained {
+    let n = knobs.items;
+    let k = n / 2;
+    let full = n.min(k + (knobs.workers + knobs.buffer) as u64);
+    let (jobs_tx, jobs) = lab.bounded::<u64>("jobs", knobs.buffer);
+    let (results_tx, results) = lab.bounded::<Done>("results", knobs.buffer);
+    let (cancel_tx, cancel) = lab.bounded::<()>("cancel", 0);
+    let (gate_tx, open) = lab.bounded::<()>("gate", 0);
+    let (tell, checkpoint) = lab.bounded::<()>("checkpoint", 0);
+    let (finished_tx, finished) = match how {
+        Shutdown::DrainNeverEnds => {
+            let (tx, rx) = lab.bounded::<()>("workers_done", 0);
+            (Some(tx), Some(rx))
+        }
+        _ => (None, None),
+    };
+
+    let workers: Vec<JoinHandle<Result<(), JobError>>> = (1..=knobs.workers)
+        .map(|w| {
+            let (jobs, results, cancel) = (jobs.clone(), results_tx.clone(), cancel.clone());
+            let finished = finished_tx.clone(); // dropped when this worker ends
+            let gate = Gate {
+                after: k,
+                open: open.clone(),
+            };
+            let run = job_fn(lab, knobs, w, Some(gate), None);
+            lab.go(format!("worker#{w}"), move || {
+                let _finished = finished;
+                match how {
+                    Shutdown::ExitAtOnce => until_canceled(&jobs, &cancel, &results, run),
+                    Shutdown::Drain | Shutdown::DrainNeverEnds => drain_jobs(&jobs, &results, run),
+                }
+            })
+        })
+        .collect();
+    drop((results_tx, open, finished_tx));
+    let accepted = Arc::new(AtomicU64::new(0));
+    let producer = {
+        let pause = Pause {
+            after: full,
+            tell: Some(tell),
+        };
+        let (cancel, accepted) = (cancel.clone(), Arc::clone(&accepted));
+        lab.go("producer", move || {
+            produce(
+                n,
+                jobs_tx,
+                &cancel,
+                &accepted,
+                Some(&pause),
+                finished.as_ref(),
+            );
+        })
+    };
+    drop(cancel);
+
+    let mut done: Vec<Done> = results.iter().take(k as usize).collect();
+    let _ = checkpoint.recv(); // the producer has filled the queue
+    let queued = jobs.len();
+    drop(jobs);
+    drop(cancel_tx); // the shutdown signal (Go: cancel())
+    drop(gate_tx); // staging over
+    done.extend(results.iter()); // until every worker has returned
+    let mut error = None;
+    for w in workers {
+        if let Ok(Err(e)) = w.join() {
+            error.get_or_insert(e);
+        }
+    }
+    let _ = producer.join();
+    Drained {
+        offered: n,
+        accepted: accepted.load(Ordering::Relaxed),
+        done,
+        error,
+        logged: Vec::new(),
+        queued_at_cancel: Some(queued),
+    }
+}
+
+/// The trap `swallowed-error`: no gate; job `failing_job` fails and is
+/// only logged; nothing ever closes `cancel`.
+pub fn swallowed_error(lab: &Lab, knobs: &Knobs) -> Drained {
+    let n = knobs.items;
+    let fail_at = failing_job(knobs);
+    let (jobs_tx, jobs) = lab.bounded::<u64>("jobs", knobs.buffer);
+    let (results_tx, results) = lab.bounded::<Done>("results", knobs.buffer);
+    let (cancel_tx, cancel) = lab.bounded::<()>("cancel", 0);
+    let (log_tx, log) = lab.unbounded::<String>("log");
+    let workers: Vec<JoinHandle<()>> = (1..=knobs.workers)
+        .map(|w| {
+            let (jobs, results, log) = (jobs.clone(), results_tx.clone(), log_tx.clone());
+            let run = job_fn(lab, knobs, w, None, Some(fail_at));
+            lab.go(format!("worker#{w}"), move || {
+                log_and_go_on(w, &jobs, &results, &log, run);
+            })
+        })
+        .collect();
+    drop((jobs, results_tx, log_tx));
+    let accepted = Arc::new(AtomicU64::new(0));
+    let producer = {
+        let accepted = Arc::clone(&accepted);
+        lab.go("producer", move || {
+            produce(n, jobs_tx, &cancel, &accepted, None, None);
+        })
+    };
+
+    let done: Vec<Done> = results.iter().collect();
+    for w in workers {
+        let _ = w.join();
+    }
+    let _ = producer.join();
+    drop(cancel_tx); // never closed while it mattered: the error did not reach it
+    Drained {
+        offered: n,
+        accepted: accepted.load(Ordering::Relaxed),
+        done,
+        error: None, // the run reports success
+        logged: log.try_iter().collect(),
+        queued_at_cancel: None,
+    }
+}
+
+/// The fix `errgroup`: producer and workers are tasks of one [`Group`].
+/// The producer pauses after offering the failing job until the group is
+/// canceled, so the error always comes before the producer is done.
+pub fn errgroup(lab: &Lab, knobs: &Knobs) -> Drained {
+    let n = knobs.items;
+    let fail_at = failing_job(knobs);
+    let (jobs_tx, jobs) = lab.bounded::<u64>("jobs", knobs.buffer);
+    let (results_tx, results) = lab.bounded::<Done>("results", knobs.buffer);
+    let mut group = Group::new(lab); // makes `cancel`
+    let accepted = Arc::new(AtomicU64::new(0));
+    {
+        let (cancel, accepted) = (group.done(), Arc::clone(&accepted));
+        group.go("producer", move || {
+            let pause = Pause {
+                after: fail_at,
+                tell: None,
+            };
+            produce(n, jobs_tx, &cancel, &accepted, Some(&pause), None);
+            Ok(())
+        });
+    }
+    for w in 1..=knobs.workers {
+        let (jobs, cancel, results) = (jobs.clone(), group.done(), results_tx.clone());
+        let run = job_fn(lab, knobs, w, None, Some(fail_at));
+        group.go(format!("worker#{w}"), move || {
+            until_canceled(&jobs, &cancel, &results, run)
+        });
+    }
+    drop((jobs, results_tx));
+
+    let done: Vec<Done> = results.iter().collect();
+    let error = group.wait().err(); // the first error, after every task ended
+    Drained {
+        offered: n,
+        accepted: accepted.load(Ordering::Relaxed),
+        done,
+        error,
+        logged: Vec::new(),
+        queued_at_cancel: None,
+    }
+}
+
+fn main(lab: &Lab, variant: &Variant, knobs: &Knobs) -> Outcome {
+    let drained = match variant.name {
+        "exit-at-once" => exit_at_once(lab, knobs),
+        "drain-never-ends" => drain_never_ends(lab, knobs),
+        "swallowed-error" => swallowed_error(lab, knobs),
+        "errgroup" => errgroup(lab, knobs),
+        _ => correct(lab, knobs),
+    };
+    outcome(&drained)
+}
+
+/// Every accepted job must be done, or be the reported error.
+fn outcome(d: &Drained) -> Outcome {
+    let failed = u64::from(d.error.is_some()) + d.logged.len() as u64;
+    let not_run = d.accepted.saturating_sub(d.done.len() as u64 + failed);
+    let mut outcome = Outcome {
+        items_in: d.accepted,
+        items_out: d.done.len() as u64,
+        lost: not_run,
+        ..Outcome::default()
+    };
+    let stopped = d.offered - d.accepted;
+    if stopped > 0 {
+        outcome.notes.push(format!(
+            "the producer stopped after {} of {} jobs: {stopped} never accepted",
+            d.accepted, d.offered
+        ));
+    } else {
+        outcome
+            .notes
+            .push(format!("the producer offered all {} jobs", d.offered));
+    }
+    if let Some(q) = d.queued_at_cancel {
+        outcome.notes.push(format!(
+            "at cancel: {q} queued, the rest of the unfinished jobs in workers' hands"
+        ));
+    }
+    outcome.notes.push(format!("{} done", d.done.len()));
+    match (&d.error, d.logged.first()) {
+        (Some(e), _) => outcome.notes.push(format!(
+            "the run failed with the first error, from wait(): {e}"
+        )),
+        (None, Some(line)) => outcome.problems.push(format!(
+            "an error was swallowed (only logged: \"{line}\"): the run reported success and the \
+             producer went on to offer all {} jobs",
+            d.offered
+        )),
+        (None, None) => {}
+    }
+    if not_run > 0 {
+        outcome.problems.push(format!(
+            "{not_run} accepted job(s) were never run: they were queued when the workers left"
+        ));
+    }
+    let mut jobs: Vec<u64> = d.done.iter().map(|x| x.job).collect();
+    jobs.sort_unstable();
+    jobs.dedup();
+    if jobs.len() != d.done.len() {
+        outcome.problems.push("a job was done twice".to_owned());
+    }
+    outcome
+}

@@ -1,0 +1,213 @@
+//! Lesson 06: every trap breaks as described, every fix holds.
+
+use chanlab::lab::{Config, Lab, Report, Verdict, WorkerState};
+use chanlab::lessons::drain::{self, Group, JobError, LESSON};
+use chanlab::lessons::{Knobs, Outcome, meets_expectation};
+
+fn fast() -> Config {
+    Config {
+        speed: 100.0,
+        ..Config::default()
+    }
+}
+
+fn knobs() -> Knobs {
+    LESSON.defaults
+}
+
+fn run(variant: &str) -> Report<Outcome> {
+    let v = LESSON.variant(variant).expect("variant exists");
+    LESSON.run(v, knobs(), fast())
+}
+
+fn all_done(report: &Report<impl std::fmt::Debug>) {
+    assert!(report.verdict.is_none(), "{:?}", report.verdict);
+    assert!(report.unstoppable.is_empty());
+    assert!(
+        report
+            .snapshot
+            .workers
+            .iter()
+            .all(|w| w.state == WorkerState::Done)
+    );
+}
+
+#[test]
+fn smoke() {
+    let report = run("correct");
+    all_done(&report);
+    let outcome = report.outcome.expect("main returned");
+    assert!(!outcome.is_broken(), "{outcome:?}");
+    assert_eq!(outcome.lost, 0);
+    assert_eq!(outcome.items_in, outcome.items_out);
+}
+
+#[test]
+fn correct_stops_accepting_and_drains_everything_accepted() {
+    let k = knobs();
+    let report = Lab::run(fast(), move |lab| drain::correct(lab, &k));
+    all_done(&report);
+    let d = report.outcome.expect("main returned");
+    // Half the jobs ran, then every worker held one and the queue was full.
+    let accepted = k.items / 2 + (k.workers + k.buffer) as u64;
+    assert_eq!(d.accepted, accepted);
+    assert!(d.accepted < d.offered, "the producer stopped early");
+    assert_eq!(d.queued_at_cancel, Some(k.buffer));
+    let mut jobs: Vec<u64> = d.done.iter().map(|x| x.job).collect();
+    jobs.sort_unstable();
+    assert_eq!(jobs, (1..=accepted).collect::<Vec<_>>());
+    assert_eq!(d.error, None);
+}
+
+#[test]
+fn exit_at_once_loses_the_queued_jobs() {
+    let k = knobs();
+    let report = run("exit-at-once");
+    all_done(&report);
+    let outcome = report.outcome.expect("main returned");
+    let accepted = k.items / 2 + (k.workers + k.buffer) as u64;
+    assert_eq!(outcome.items_in, accepted);
+    // In-flight jobs finished; the queued ones were never run.
+    assert_eq!(outcome.items_out, accepted - k.buffer as u64);
+    assert_eq!(outcome.lost, k.buffer as u64);
+    assert!(outcome.is_broken());
+    assert!(outcome.problems[0].contains("never run"), "{outcome:?}");
+    println!("{outcome}: {:?} {:?}", outcome.problems, outcome.notes);
+}
+
+#[test]
+fn drain_never_ends_deadlocks_on_an_open_jobs() {
+    let report = run("drain-never-ends");
+    let Some(Verdict::Deadlock { stuck }) = &report.verdict else {
+        panic!("expected a deadlock, got {:?}", report.verdict);
+    };
+    let workers: Vec<_> = stuck
+        .iter()
+        .filter(|s| s.worker.starts_with("worker#"))
+        .collect();
+    assert_eq!(workers.len(), knobs().workers);
+    for w in &workers {
+        assert_eq!(
+            w.state,
+            WorkerState::BlockedRecv {
+                channel: "jobs".into()
+            }
+        );
+        assert!(w.detail.contains("1 sender alive"), "{w}");
+    }
+    let producer = stuck
+        .iter()
+        .find(|s| s.worker == "producer")
+        .expect("producer is named");
+    assert_eq!(
+        producer.state,
+        WorkerState::BlockedRecv {
+            channel: "workers_done".into()
+        }
+    );
+    println!("{}", report.verdict.as_ref().unwrap());
+}
+
+#[test]
+fn swallowed_error_lets_the_run_succeed() {
+    let k = knobs();
+    let report = Lab::run(fast(), move |lab| drain::swallowed_error(lab, &k));
+    all_done(&report);
+    let d = report.outcome.expect("main returned");
+    assert_eq!(d.error, None, "the run reports success");
+    assert_eq!(d.accepted, k.items, "upstream produced everything");
+    assert_eq!(d.done.len() as u64, k.items - 1);
+    let fail = drain::failing_job(&k);
+    assert_eq!(d.logged.len(), 1);
+    assert!(
+        d.logged[0].ends_with(&JobError { job: fail }.to_string()),
+        "{:?}",
+        d.logged
+    );
+
+    let report = run("swallowed-error");
+    assert!(report.verdict.is_none());
+    let outcome = report.outcome.expect("main returned");
+    assert!(outcome.is_broken());
+    assert!(outcome.problems[0].contains("swallowed"), "{outcome:?}");
+    println!("{outcome}: {:?} {:?}", outcome.problems, outcome.notes);
+}
+
+#[test]
+fn errgroup_surfaces_the_error_and_stops_upstream() {
+    let k = knobs();
+    let report = Lab::run(fast(), move |lab| drain::errgroup(lab, &k));
+    all_done(&report);
+    let d = report.outcome.expect("main returned");
+    let fail = drain::failing_job(&k);
+    assert_eq!(
+        d.error,
+        Some(JobError { job: fail }),
+        "the error surfaces from wait()"
+    );
+    assert!(d.accepted < d.offered, "upstream stopped early: {d:?}");
+    assert_eq!(d.accepted, fail);
+    // Every job before the failing one was done; nothing was left queued.
+    assert_eq!(d.done.len() as u64, fail - 1);
+
+    let report = run("errgroup");
+    all_done(&report);
+    let outcome = report.outcome.expect("main returned");
+    assert!(!outcome.is_broken(), "{outcome:?}");
+    assert_eq!(outcome.lost, 0);
+    assert!(
+        outcome
+            .notes
+            .iter()
+            .any(|n| n.contains("wait(): job #10 failed")),
+        "{outcome:?}"
+    );
+    println!("{outcome}: {:?}", outcome.notes);
+}
+
+#[test]
+fn group_keeps_only_the_first_error() {
+    let report = Lab::run(fast(), |lab| {
+        let mut group: Group<&'static str> = Group::new(lab);
+        let done = group.done();
+        let (first_tx, first) = lab.bounded::<()>("first", 0);
+        group.go("a", move || {
+            drop(first_tx);
+            Err("first")
+        });
+        group.go("b", move || {
+            let _ = first.recv(); // after "a" failed
+            let _ = done.recv(); // the group is canceled
+            Err("second")
+        });
+        group.go("c", || Ok(()));
+        group.wait()
+    });
+    assert!(report.verdict.is_none(), "{:?}", report.verdict);
+    assert_eq!(report.outcome, Some(Err("first")));
+}
+
+#[test]
+fn every_variant_meets_its_expectation() {
+    for v in LESSON.variants {
+        let report = LESSON.run(v, knobs(), fast());
+        assert!(meets_expectation(v, &report), "{}: {:?}", v.name, report);
+    }
+}
+
+#[test]
+fn other_knobs_keep_the_fixes_clean() {
+    for (items, buffer, workers) in [(2, 1, 1), (5, 1, 8), (40, 8, 2), (30, 2, 6)] {
+        let k = Knobs {
+            items,
+            buffer,
+            workers,
+            seed: 7,
+        };
+        for name in ["correct", "errgroup"] {
+            let v = LESSON.variant(name).expect("variant exists");
+            let report = LESSON.run(v, k, fast());
+            assert!(meets_expectation(v, &report), "{name} {k:?}: {report:?}");
+        }
+    }
+}
