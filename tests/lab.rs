@@ -281,21 +281,21 @@ fn thousands_of_busy_correct_runs_never_see_a_deadlock() {
 fn a_rendezvous_ping_pong_never_sees_a_deadlock() {
     for round in 0..40 {
         let report = Lab::run(Config::default(), |lab| {
-            let (ping_tx, ping) = lab.bounded::<u32>("ping", 0);
-            let (pong_tx, pong) = lab.bounded::<u32>("pong", 0);
+            let (to_echo, from_main) = lab.bounded::<u32>("ping", 0);
+            let (to_main, from_echo) = lab.bounded::<u32>("pong", 0);
             let echo = lab.go("echo", move || {
-                for v in &ping {
-                    if pong_tx.send(v).is_err() {
+                for v in &from_main {
+                    if to_main.send(v).is_err() {
                         return;
                     }
                 }
             });
             for i in 0..1000 {
-                if ping_tx.send(i).is_err() || pong.recv() != Ok(i) {
+                if to_echo.send(i).is_err() || from_echo.recv() != Ok(i) {
                     return false;
                 }
             }
-            drop(ping_tx);
+            drop(to_echo);
             echo.join().is_ok()
         });
         assert!(
@@ -621,4 +621,34 @@ fn far_timers_do_not_panic_and_dropped_timers_leave_the_picture() {
         lab.snapshot().channels.len()
     });
     assert_eq!(report.outcome, Some(0), "finished timers are forgotten");
+}
+
+/// Arms that leave the loop read as they do with crossbeam's `select!`.
+#[test]
+fn select_arms_may_break_out_of_a_loop() {
+    let report = Lab::run(Config::default(), |lab| {
+        let (tx, rx) = lab.bounded::<u32>("numbers", 4);
+        let (done_tx, done) = lab.bounded::<()>("done", 0);
+        lab.go("producer", move || {
+            for i in 1..=3 {
+                tx.send(i).unwrap();
+            }
+            drop(done_tx); // cancel once everything is queued
+        });
+        let mut sum = 0;
+        loop {
+            select! {
+                recv(rx) -> v => match v {
+                    Ok(v) => sum += v,
+                    Err(_) => break,
+                },
+                recv(done) -> _ => {
+                    sum += rx.try_iter().sum::<u32>();
+                    break;
+                },
+            }
+        }
+        sum
+    });
+    assert_eq!(report.outcome, Some(6));
 }

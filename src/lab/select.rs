@@ -240,76 +240,66 @@ impl<'a> SelectedOperation<'a> {
 #[macro_export]
 macro_rules! select {
     ($($tokens:tt)*) => {
-        $crate::__lab_select!(@parse [] () $($tokens)*)
+        $crate::__lab_select!(@parse (0usize) [] () $($tokens)*)
     };
 }
 
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __lab_select {
-    // ---- parse arms into [(recv ch res body) (send ch msg res body)] ----
-    (@parse [$($arms:tt)*] ($($default:tt)*) recv($r:expr) -> $res:pat => $body:expr $(, $($rest:tt)*)?) => {{
+    // ---- parse arms into [((index) recv ch res body) ((index) send ch msg res body)] ----
+    (@parse ($i:expr) [$($arms:tt)*] ($($default:tt)*) recv($r:expr) -> $res:pat => $body:expr $(, $($rest:tt)*)?) => {{
         let __channel = &$r;
-        $crate::__lab_select!(@parse [$($arms)* (recv __channel ($res) ($body))] ($($default)*) $($($rest)*)?)
+        $crate::__lab_select!(@parse ($i + 1) [$($arms)* (($i) recv __channel ($res) ($body))] ($($default)*) $($($rest)*)?)
     }};
-    (@parse [$($arms:tt)*] ($($default:tt)*) send($s:expr, $m:expr) -> $res:pat => $body:expr $(, $($rest:tt)*)?) => {{
+    (@parse ($i:expr) [$($arms:tt)*] ($($default:tt)*) send($s:expr, $m:expr) -> $res:pat => $body:expr $(, $($rest:tt)*)?) => {{
         let __channel = &$s;
-        $crate::__lab_select!(@parse [$($arms)* (send __channel ($m) ($res) ($body))] ($($default)*) $($($rest)*)?)
+        $crate::__lab_select!(@parse ($i + 1) [$($arms)* (($i) send __channel ($m) ($res) ($body))] ($($default)*) $($($rest)*)?)
     }};
-    (@parse [$($arms:tt)*] () default($t:expr) => $body:expr $(, $($rest:tt)*)?) => {
-        $crate::__lab_select!(@parse [$($arms)*] (timeout ($t) ($body)) $($($rest)*)?)
+    (@parse ($i:expr) [$($arms:tt)*] () default($t:expr) => $body:expr $(, $($rest:tt)*)?) => {
+        $crate::__lab_select!(@parse ($i) [$($arms)*] (timeout ($t) ($body)) $($($rest)*)?)
     };
-    (@parse [$($arms:tt)*] () default => $body:expr $(, $($rest:tt)*)?) => {
-        $crate::__lab_select!(@parse [$($arms)*] (now ($body)) $($($rest)*)?)
+    (@parse ($i:expr) [$($arms:tt)*] () default => $body:expr $(, $($rest:tt)*)?) => {
+        $crate::__lab_select!(@parse ($i) [$($arms)*] (now ($body)) $($($rest)*)?)
     };
-    // ---- all parsed: build the Select, wait, dispatch ----
-    (@parse [$($arm:tt)*] ($($default:tt)*)) => {{
+    // ---- all parsed: build the Select, wait, dispatch on the picked index ----
+    (@parse ($i:expr) [$($arm:tt)*] ($($default:tt)*)) => {{
         let mut __sel = $crate::lab::Select::new();
         $( $crate::__lab_select!(@add __sel $arm); )*
         $crate::__lab_select!(@wait __sel [$($arm)*] ($($default)*))
     }};
-    (@add $sel:ident (recv $ch:ident $($x:tt)*)) => { $sel.recv($ch) };
-    (@add $sel:ident (send $ch:ident $($x:tt)*)) => { $sel.send($ch) };
+    (@add $sel:ident (($i:expr) recv $ch:ident $($x:tt)*)) => { $sel.recv($ch) };
+    (@add $sel:ident (($i:expr) send $ch:ident $($x:tt)*)) => { $sel.send($ch) };
     (@wait $sel:ident [$($arm:tt)*] ()) => {{
         let __op = $sel.select();
-        let __index = __op.index();
-        $crate::__lab_select!(@dispatch __op __index (0usize) $($arm)*)
+        $crate::__lab_select!(@dispatch __op [$($arm)*])
     }};
     (@wait $sel:ident [$($arm:tt)*] (now ($body:expr))) => {
         match $sel.try_select() {
-            Ok(__op) => {
-                let __index = __op.index();
-                $crate::__lab_select!(@dispatch __op __index (0usize) $($arm)*)
-            }
+            Ok(__op) => $crate::__lab_select!(@dispatch __op [$($arm)*]),
             Err(_) => $body,
         }
     };
     (@wait $sel:ident [$($arm:tt)*] (timeout ($t:expr) ($body:expr))) => {
         match $sel.select_timeout($t) {
-            Ok(__op) => {
-                let __index = __op.index();
-                $crate::__lab_select!(@dispatch __op __index (0usize) $($arm)*)
-            }
+            Ok(__op) => $crate::__lab_select!(@dispatch __op [$($arm)*]),
             Err(_) => $body,
         }
     };
-    (@dispatch $op:ident $index:ident ($i:expr)) => {
-        unreachable!("select picked an arm it does not have")
-    };
-    (@dispatch $op:ident $index:ident ($i:expr) (recv $ch:ident ($res:pat) ($body:expr)) $($rest:tt)*) => {
-        if $index == $i {
-            let $res = $op.recv($ch);
-            $body
-        } else {
-            $crate::__lab_select!(@dispatch $op $index ($i + 1) $($rest)*)
+    // One `match` on the picked index: an arm that returns or breaks reads
+    // as it would in crossbeam's `select!`.
+    (@dispatch $op:ident [$((($i:expr) $($arm:tt)*))*]) => {
+        match $op.index() {
+            $( __index if __index == $i => $crate::__lab_select!(@complete $op $($arm)*), )*
+            _ => unreachable!("select picked an arm it does not have"),
         }
     };
-    (@dispatch $op:ident $index:ident ($i:expr) (send $ch:ident ($m:expr) ($res:pat) ($body:expr)) $($rest:tt)*) => {
-        if $index == $i {
-            let $res = $op.send($ch, $m);
-            $body
-        } else {
-            $crate::__lab_select!(@dispatch $op $index ($i + 1) $($rest)*)
-        }
-    };
+    (@complete $op:ident recv $ch:ident ($res:pat) ($body:expr)) => {{
+        let $res = $op.recv($ch);
+        $body
+    }};
+    (@complete $op:ident send $ch:ident ($m:expr) ($res:pat) ($body:expr)) => {{
+        let $res = $op.send($ch, $m);
+        $body
+    }};
 }
