@@ -1,26 +1,21 @@
 //! Lesson 05: every message reaches every subscriber or is counted lost;
 //! every trap breaks as described, every fix holds.
 
-use chanlab::lab::{Config, Lab, Report, Verdict, WorkerState};
+mod common;
+
+use chanlab::lab::{Lab, Report, Verdict, WorkerState};
 use chanlab::lessons::broadcast::{
     self, Account, Broadcaster, Delivery, LESSON, Policy, RecvError,
 };
-use chanlab::lessons::{Knobs, Outcome, meets_expectation};
-
-fn fast() -> Config {
-    Config {
-        speed: 100.0,
-        ..Config::default()
-    }
-}
+use chanlab::lessons::{Knobs, Outcome};
+use common::{assert_every_variant_meets_its_expectation, fast};
 
 fn knobs() -> Knobs {
     LESSON.defaults
 }
 
 fn run(variant: &str) -> Report<Outcome> {
-    let v = LESSON.variant(variant).expect("variant exists");
-    LESSON.run(v, knobs(), fast())
+    common::run(&LESSON, variant)
 }
 
 fn deliver(variant: &'static str) -> (Delivery, Vec<Account>) {
@@ -266,14 +261,5 @@ fn block_policy_drops_a_subscriber_whose_receiver_is_gone() {
 
 #[test]
 fn every_variant_meets_its_expectation() {
-    for v in LESSON.variants {
-        let report = LESSON.run(v, knobs(), fast());
-        assert!(meets_expectation(v, &report), "{}: {:?}", v.name, report);
-        assert!(
-            report.unstoppable.is_empty(),
-            "{}: {:?}",
-            v.name,
-            report.unstoppable
-        );
-    }
+    assert_every_variant_meets_its_expectation(&LESSON);
 }

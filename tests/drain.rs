@@ -1,23 +1,18 @@
 //! Lesson 06: every trap breaks as described, every fix holds.
 
-use chanlab::lab::{Config, Lab, Report, Verdict, WorkerState};
+mod common;
+
+use chanlab::lab::{Lab, Report, Verdict, WorkerState};
 use chanlab::lessons::drain::{self, Group, JobError, LESSON};
 use chanlab::lessons::{Knobs, Outcome, meets_expectation};
-
-fn fast() -> Config {
-    Config {
-        speed: 100.0,
-        ..Config::default()
-    }
-}
+use common::{assert_every_variant_meets_its_expectation, fast};
 
 fn knobs() -> Knobs {
     LESSON.defaults
 }
 
 fn run(variant: &str) -> Report<Outcome> {
-    let v = LESSON.variant(variant).expect("variant exists");
-    LESSON.run(v, knobs(), fast())
+    common::run(&LESSON, variant)
 }
 
 fn all_done(report: &Report<impl std::fmt::Debug>) {
@@ -189,10 +184,7 @@ fn group_keeps_only_the_first_error() {
 
 #[test]
 fn every_variant_meets_its_expectation() {
-    for v in LESSON.variants {
-        let report = LESSON.run(v, knobs(), fast());
-        assert!(meets_expectation(v, &report), "{}: {:?}", v.name, report);
-    }
+    assert_every_variant_meets_its_expectation(&LESSON);
 }
 
 #[test]

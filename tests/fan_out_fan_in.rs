@@ -1,16 +1,12 @@
 //! Lesson 02: every trap breaks as described, every fix holds.
 
-use chanlab::lab::{Config, Report, Verdict, WorkerState};
-use chanlab::lessons::{self, Knobs, Outcome, meets_expectation};
+mod common;
+
+use chanlab::lab::{Report, Verdict, WorkerState};
+use chanlab::lessons::{self, Knobs, Outcome};
+use common::{assert_every_variant_meets_its_expectation, fast};
 
 use lessons::fan_out_fan_in::{LESSON, window};
-
-fn fast() -> Config {
-    Config {
-        speed: 100.0,
-        ..Config::default()
-    }
-}
 
 fn run_with(variant: &str, knobs: Knobs) -> Report<Outcome> {
     let v = LESSON.variant(variant).expect("variant exists");
@@ -18,7 +14,7 @@ fn run_with(variant: &str, knobs: Knobs) -> Report<Outcome> {
 }
 
 fn run(variant: &str) -> Report<Outcome> {
-    run_with(variant, LESSON.defaults)
+    common::run(&LESSON, variant)
 }
 
 /// The number in a note like "... peaked at 6 items ...".
@@ -199,10 +195,7 @@ fn ordered_keeps_order_with_the_same_slow_item_and_a_bounded_buffer() {
 
 #[test]
 fn every_variant_meets_its_expectation() {
-    for v in LESSON.variants {
-        let report = LESSON.run(v, LESSON.defaults, fast());
-        assert!(meets_expectation(v, &report), "{}: {:?}", v.name, report);
-    }
+    assert_every_variant_meets_its_expectation(&LESSON);
 }
 
 #[test]

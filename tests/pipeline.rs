@@ -1,23 +1,14 @@
 //! Lesson 01: every trap breaks as described, every fix holds.
 
-use chanlab::lab::{Config, Verdict, WorkerState};
-use chanlab::lessons::{self, Knobs, meets_expectation};
+mod common;
 
-fn fast() -> Config {
-    Config {
-        speed: 100.0,
-        ..Config::default()
-    }
-}
+use chanlab::lab::{Report, Verdict, WorkerState};
+use chanlab::lessons::Outcome;
+use chanlab::lessons::pipeline::LESSON;
+use common::assert_every_variant_meets_its_expectation;
 
-fn knobs() -> Knobs {
-    lessons::pipeline::LESSON.defaults
-}
-
-fn run(variant: &str) -> chanlab::lab::Report<lessons::Outcome> {
-    let lesson = &lessons::pipeline::LESSON;
-    let v = lesson.variant(variant).expect("variant exists");
-    lesson.run(v, knobs(), fast())
+fn run(variant: &str) -> Report<Outcome> {
+    common::run(&LESSON, variant)
 }
 
 #[test]
@@ -78,9 +69,5 @@ fn cancel_ends_every_worker() {
 
 #[test]
 fn every_variant_meets_its_expectation() {
-    let lesson = &lessons::pipeline::LESSON;
-    for v in lesson.variants {
-        let report = lesson.run(v, knobs(), fast());
-        assert!(meets_expectation(v, &report), "{}: {:?}", v.name, report);
-    }
+    assert_every_variant_meets_its_expectation(&LESSON);
 }

@@ -1,28 +1,23 @@
 //! Lesson 04: the token bucket is exact on a fake clock, every trap breaks
 //! as described, every fix holds.
 
+mod common;
+
+use common::{assert_every_variant_meets_its_expectation, fast};
 use std::time::{Duration, Instant};
 
 use chanlab::lab::{Config, Lab, Report, Verdict, WorkerState};
 use chanlab::lessons::rate_limiter::{
     self, Clock, ExceedsBurst, FakeClock, LESSON, Limiter, RATE, WaitError,
 };
-use chanlab::lessons::{Knobs, Outcome, meets_expectation};
-
-fn fast() -> Config {
-    Config {
-        speed: 100.0,
-        ..Config::default()
-    }
-}
+use chanlab::lessons::{Knobs, Outcome};
 
 fn knobs() -> Knobs {
     LESSON.defaults
 }
 
 fn run(variant: &str) -> Report<Outcome> {
-    let v = LESSON.variant(variant).expect("variant exists");
-    LESSON.run(v, knobs(), fast())
+    common::run(&LESSON, variant)
 }
 
 const MS: Duration = Duration::from_millis(1);
@@ -304,14 +299,5 @@ fn reject_oversized_refuses_only_the_big_request() {
 
 #[test]
 fn every_variant_meets_its_expectation() {
-    for v in LESSON.variants {
-        let report = LESSON.run(v, knobs(), fast());
-        assert!(meets_expectation(v, &report), "{}: {:?}", v.name, report);
-        assert!(
-            report.unstoppable.is_empty(),
-            "{}: {:?}",
-            v.name,
-            report.unstoppable
-        );
-    }
+    assert_every_variant_meets_its_expectation(&LESSON);
 }
