@@ -8,3 +8,5 @@ pub mod lab;
 
 #[path = "../lessons/mod.rs"]
 pub mod lessons;
+
+pub mod tui;
