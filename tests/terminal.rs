@@ -18,6 +18,8 @@ const SESSION: &str = "chanlab";
 /// when the test fails.
 struct Tmux {
     socket: String,
+    /// The socket file, removed after the server is killed (tmux leaves it).
+    socket_path: Option<String>,
 }
 
 impl Tmux {
@@ -28,8 +30,9 @@ impl Tmux {
             println!("SKIPPED: tmux is not installed, so the terminal end-to-end test did not run");
             return None;
         }
-        let tmux = Self {
+        let mut tmux = Self {
             socket: format!("chanlab-test-{}-{name}", std::process::id()),
+            socket_path: None,
         };
         let out = tmux.run(&[
             "new-session",
@@ -43,6 +46,7 @@ impl Tmux {
             "env PS1='$ ' sh",
         ]);
         assert!(out.status.success(), "tmux new-session failed: {out:?}");
+        tmux.socket_path = Some(tmux.pane("#{socket_path}")).filter(|p| !p.is_empty());
         Some(tmux)
     }
 
@@ -115,6 +119,9 @@ impl Tmux {
 impl Drop for Tmux {
     fn drop(&mut self) {
         let _ = self.run(&["kill-server"]);
+        if let Some(path) = &self.socket_path {
+            let _ = std::fs::remove_file(path);
+        }
     }
 }
 
