@@ -84,7 +84,7 @@ impl Widget for &RunPanel<'_> {
         let spark_rows = 1;
         let fixed = banner_rows + outcome_rows + main_rows + spark_rows;
         let flow_room = inner.height.saturating_sub(fixed + EVENTS_MIN);
-        let flow_rows = flow_height(&flow, inner.width).min(flow_room);
+        let flow_rows = flow_height(&flow, inner.width, flow_room);
 
         let mut y = inner.y;
         let mut take = |rows: u16| {
@@ -217,14 +217,9 @@ fn outcome_lines(finished: &Finished, has_verdict: bool, theme: Theme) -> Vec<Li
     lines
 }
 
-/// Rows the flow would like: the tallest stage or gap.
-fn flow_height(flow: &Flow<'_>, width: u16) -> u16 {
-    let stage_rows = flow
-        .stages
-        .iter()
-        .map(|s| 1 + s.workers.len() as u16)
-        .max()
-        .unwrap_or(1);
+/// Rows the flow would like within `room`: the tallest stage or gap (a
+/// stage whose workers do not fit shows counts per state instead).
+fn flow_height(flow: &Flow<'_>, width: u16, room: u16) -> u16 {
     if wide_columns(flow, width).is_some() {
         let gap_rows = flow
             .gaps
@@ -232,10 +227,45 @@ fn flow_height(flow: &Flow<'_>, width: u16) -> u16 {
             .map(|g| (g.len() as u16 * (CHANNEL_ROWS + 1)).saturating_sub(1))
             .max()
             .unwrap_or(0);
-        stage_rows.max(gap_rows)
+        stage_rows(flow, room).max(gap_rows).min(room)
     } else {
-        stage_rows + flow.gaps.iter().map(Vec::len).sum::<usize>() as u16
+        let (stages, channels) = compact_split(flow, room);
+        stages + channels
     }
+}
+
+/// Rows the stages need when they may use at most `room`.
+fn stage_rows(flow: &Flow<'_>, room: u16) -> u16 {
+    let room = usize::from(room);
+    let rows = flow
+        .stages
+        .iter()
+        .map(|s| {
+            if s.workers.len() < room {
+                1 + s.workers.len()
+            } else {
+                1 + distinct_states(s)
+            }
+        })
+        .max()
+        .unwrap_or(1);
+    rows.min(room) as u16
+}
+
+fn distinct_states(stage: &Stage<'_>) -> usize {
+    STATE_ORDER
+        .iter()
+        .filter(|label| stage.workers.iter().any(|w| w.state.label() == **label))
+        .count()
+}
+
+/// The compact layout's rows within `room`: (stages, channel list). The
+/// channels get their rows first, but leave the stages at least four.
+fn compact_split(flow: &Flow<'_>, room: u16) -> (u16, u16) {
+    let channels = flow.gaps.iter().map(Vec::len).sum::<usize>() as u16;
+    let for_stages = room.saturating_sub(channels).max(room.min(4));
+    let stages = stage_rows(flow, for_stages);
+    (stages, channels.min(room - stages))
 }
 
 /// One column of the wide layout.
@@ -335,7 +365,7 @@ fn draw_stage(stage: &Stage<'_>, theme: Theme, area: Rect, buf: &mut Buffer) {
         theme.accent().add_modifier(Modifier::UNDERLINED),
     );
     let rows = area.height.saturating_sub(1);
-    for (row, (text, style)) in stage_cells(stage, usize::from(rows), theme)
+    for (row, (text, style)) in stage_cells(stage, usize::from(rows), usize::from(width), theme)
         .into_iter()
         .take(usize::from(rows))
         .enumerate()
@@ -351,8 +381,9 @@ fn draw_stage(stage: &Stage<'_>, theme: Theme, area: Rect, buf: &mut Buffer) {
     }
 }
 
-/// The cells of a stage: one per worker, or one per state with a count.
-fn stage_cells(stage: &Stage<'_>, rows: usize, theme: Theme) -> Vec<(String, Style)> {
+/// The cells of a stage: one per worker, or one per state with a count
+/// (`⇥ 16 blocked-send`, or `⇥ 16 send` in a narrow column).
+fn stage_cells(stage: &Stage<'_>, rows: usize, width: usize, theme: Theme) -> Vec<(String, Style)> {
     if stage.workers.len() <= rows {
         return stage
             .workers
@@ -371,10 +402,12 @@ fn stage_cells(stage: &Stage<'_>, rows: usize, theme: Theme) -> Vec<(String, Sty
         .zip(counts)
         .filter(|(_, n)| *n > 0)
         .map(|(label, n)| {
-            (
-                format!("{} {n} {label}", theme::glyph_for_label(label)),
-                theme.state_label(label),
-            )
+            let glyph = theme::glyph_for_label(label);
+            let mut text = format!("{glyph} {n} {label}");
+            if text.width() > width {
+                text = format!("{glyph} {n} {}", theme::short_label(label));
+            }
+            (text, theme.state_label(label))
         })
         .collect()
 }
@@ -502,17 +535,7 @@ fn bar(len: usize, capacity: Option<usize>, peak: usize, width: usize) -> String
 /// them in data-flow order, one per row.
 fn draw_compact(flow: &Flow<'_>, view: &LessonView, theme: Theme, area: Rect, buf: &mut Buffer) {
     let channels: Vec<&ChannelSnapshot> = flow.channels().collect();
-    let stage_natural = flow
-        .stages
-        .iter()
-        .map(|s| 1 + s.workers.len() as u16)
-        .max()
-        .unwrap_or(1);
-    let stage_rows = stage_natural.min(
-        area.height
-            .saturating_sub(channels.len() as u16)
-            .max(area.height.min(4)),
-    );
+    let (stage_rows, _) = compact_split(flow, area.height);
     let n = flow.stages.len() as u16;
     if n > 0 {
         let fits = (area.width / (COMPACT_STAGE_MIN + 1)).max(1);
@@ -529,11 +552,13 @@ fn draw_compact(flow: &Flow<'_>, view: &LessonView, theme: Theme, area: Rect, bu
             let rect = Rect::new(area.x + i as u16 * column, area.y, column - 1, stage_rows);
             draw_stage(stage, theme, rect.intersection(area), buf);
         }
-        if hidden > 0 {
-            buf.set_string(
-                area.x + shown * column,
+        let more_x = area.x.saturating_add(shown.saturating_mul(column));
+        if hidden > 0 && more_x < area.right() {
+            buf.set_stringn(
+                more_x,
                 area.y,
                 format!("+{hidden}"),
+                usize::from(area.right() - more_x),
                 theme.dim(),
             );
         }
@@ -548,6 +573,9 @@ fn draw_compact(flow: &Flow<'_>, view: &LessonView, theme: Theme, area: Rect, bu
         .max()
         .unwrap_or(0)
         .min(14);
+    // What a row needs besides the bar is about 32 columns; the bar gets
+    // part of the rest.
+    let bar_width = (usize::from(area.width).saturating_sub(name_width + 32) / 2).clamp(8, 24);
     let y0 = area.y + stage_rows;
     for (i, channel) in channels.iter().enumerate() {
         let row = i as u16;
@@ -565,7 +593,14 @@ fn draw_compact(flow: &Flow<'_>, view: &LessonView, theme: Theme, area: Rect, bu
             break;
         }
         let peak = view.live.peaks.get(&channel.name).copied().unwrap_or(0);
-        let line = channel_row(channel, peak, name_width, theme);
+        let line = fitted_channel_row(
+            channel,
+            peak,
+            name_width,
+            bar_width,
+            usize::from(area.width),
+            theme,
+        );
         buf.set_line(area.x, y0 + row, &line, area.width);
     }
 }
@@ -575,6 +610,7 @@ fn channel_row(
     ch: &ChannelSnapshot,
     peak: usize,
     name_width: usize,
+    bar_width: usize,
     theme: Theme,
 ) -> Line<'static> {
     let name = truncate(&ch.name, name_width);
@@ -587,13 +623,13 @@ fn channel_row(
         spans.push(Span::styled("⇄ rendezvous", theme.dim()));
     } else {
         spans.push(Span::styled(
-            bar(ch.len, ch.capacity, peak, 8),
+            bar(ch.len, ch.capacity, peak, bar_width),
             theme.fill(ch.len, ch.capacity),
         ));
         spans.push(Span::raw(format!(" {:<6}", fill_text(ch))));
     }
     spans.push(Span::raw(format!(
-        " {}→{} ",
+        " sent {} recv {} ",
         count(ch.sent),
         count(ch.received)
     )));
@@ -610,13 +646,47 @@ fn channel_row(
     Line::from(spans)
 }
 
+/// The same row in `width` columns: counts as `12→9` when `sent 12 recv 9`
+/// does not fit.
+fn fitted_channel_row(
+    ch: &ChannelSnapshot,
+    peak: usize,
+    name_width: usize,
+    bar_width: usize,
+    width: usize,
+    theme: Theme,
+) -> Line<'static> {
+    let line = channel_row(ch, peak, name_width, bar_width, theme);
+    if line.width() <= width {
+        return line;
+    }
+    let short = format!(" {}→{} ", count(ch.sent), count(ch.received));
+    let spans = line
+        .spans
+        .into_iter()
+        .map(|s| {
+            if s.content.starts_with(" sent ") {
+                Span::raw(short.clone())
+            } else {
+                s
+            }
+        })
+        .collect::<Vec<_>>();
+    Line::from(spans)
+}
+
 /// Messages received per frame, newest at the right, with the rate.
 fn draw_throughput(view: &LessonView, theme: Theme, area: Rect, buf: &mut Buffer) {
     if area.height == 0 {
         return;
     }
     let live = &view.live;
-    let label = format!("recv/s {:>7.1} ", live.rate);
+    let rate = if live.rate < 10_000.0 {
+        format!("{:.1}", live.rate)
+    } else {
+        count(live.rate as u64)
+    };
+    let label = format!("recv/s {rate:>7} ");
     let label_width = label.width() as u16;
     buf.set_string(area.x, area.y, &label, theme.dim());
     let room = usize::from(area.width.saturating_sub(label_width));

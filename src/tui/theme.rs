@@ -48,6 +48,21 @@ pub fn glyph_for_label(label: &str) -> &'static str {
     }
 }
 
+/// A state label cut to a word, for narrow per-stage counts.
+#[must_use]
+pub fn short_label(label: &str) -> &str {
+    match label {
+        "blocked-send" => "send",
+        "blocked-recv" => "recv",
+        "selecting" => "select",
+        "joining" => "join",
+        "sleeping" => "sleep",
+        "panicked" => "panic",
+        "leaked" => "leak",
+        other => other,
+    }
+}
+
 /// The glyph for a worker state.
 #[must_use]
 pub fn glyph(state: &WorkerState) -> &'static str {
