@@ -195,6 +195,22 @@ fn sigterm_restores_the_terminal() {
     tmux.assert_shell_works();
 }
 
+#[test]
+fn ctrl_c_quits_at_once_and_restores_the_terminal() {
+    let Some(tmux) = Tmux::start("ctrlc") else {
+        return;
+    };
+    tmux.wait_for("$");
+    tmux.send(&[&format!("{} run 1; echo EXIT-$?", binary()), "Enter"]);
+    tmux.wait_until("lesson 01 running", |s| {
+        s.contains("generate") && s.contains("sink")
+    });
+    tmux.send(&["C-c"]);
+    tmux.wait_for("EXIT-0");
+    tmux.wait_for_shell();
+    tmux.assert_shell_works();
+}
+
 /// The bracketed (active) entry of the variant bar, if one shows.
 fn active_variant(screen: &str) -> String {
     screen
