@@ -6,7 +6,7 @@
 //! checks), and a panic on any thread that is not a lab worker (a lab
 //! worker's panic is a verdict, and the TUI goes on to show it).
 
-use std::io::{self, Stdout};
+use std::io::{self, IsTerminal, Stdout};
 use std::sync::Arc;
 use std::sync::Once;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -231,7 +231,9 @@ impl Drop for Screen {
 fn restore_terminal() {
     if TERMINAL_TAKEN.swap(false, Ordering::SeqCst) {
         let _ = disable_raw_mode();
-        let _ = execute!(io::stdout(), LeaveAlternateScreen, crossterm::cursor::Show);
+        if io::stdout().is_terminal() {
+            let _ = execute!(io::stdout(), LeaveAlternateScreen, crossterm::cursor::Show);
+        }
     }
 }
 
@@ -280,5 +282,34 @@ impl Signals {
         for id in self.ids {
             signal_hook::low_level::unregister(id);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lab::{Lab, Verdict};
+
+    /// The hook wraps the lab's own (a lab exists first, as in the TUI), so
+    /// its lab-worker check is what keeps the screen: a worker's panic is a
+    /// verdict to show, any other panic gives the terminal back.
+    #[test]
+    fn only_a_panic_outside_the_lab_restores_the_terminal() {
+        let _ = Lab::new(Config::default());
+        install_panic_hook();
+        TERMINAL_TAKEN.store(true, Ordering::SeqCst);
+        let report = Lab::run(Config::default(), |lab| {
+            let _ = lab.go("boom", || panic!("a trap's panic")).join();
+        });
+        assert!(matches!(report.verdict, Some(Verdict::Panicked { .. })));
+        assert!(
+            TERMINAL_TAKEN.load(Ordering::SeqCst),
+            "a lab worker's panic keeps the screen"
+        );
+        let _ = thread::spawn(|| panic!("a bug in the TUI")).join();
+        assert!(
+            !TERMINAL_TAKEN.load(Ordering::SeqCst),
+            "any other panic restores it"
+        );
     }
 }
