@@ -144,6 +144,55 @@ static FAN: Lesson = Lesson {
 
 static FIXTURE_CATALOG: &[&Lesson] = &[&PIPELINE, &FAN];
 
+const fn trap(name: &'static str) -> Variant {
+    Variant {
+        name,
+        kind: VariantKind::Trap,
+        summary: "a classic bug",
+        explains: "it breaks",
+        fixed_by: None,
+        expect: Expect::Verdict("deadlock"),
+    }
+}
+
+static MANY_VARIANTS: [Variant; 7] = [
+    Variant {
+        name: "correct",
+        kind: VariantKind::Correct,
+        summary: "done right",
+        explains: "it holds",
+        fixed_by: None,
+        expect: Expect::Clean,
+    },
+    trap("unbounded-buffer"),
+    trap("slow-subscriber"),
+    trap("forgotten-close"),
+    trap("unordered-merge"),
+    trap("double-close-panic"),
+    trap("last-one-standing"),
+];
+
+static MANY: Lesson = Lesson {
+    number: 5,
+    slug: "broadcast",
+    title: "Broadcast",
+    summary: "one publisher, many subscribers",
+    readme: "# 05 Broadcast\n",
+    variants: &MANY_VARIANTS,
+    defaults: Knobs {
+        items: 20,
+        buffer: 4,
+        workers: 3,
+        seed: 1,
+    },
+    ranges: KnobRanges {
+        items: 2..=100,
+        buffer: 0..=16,
+        workers: 1..=8,
+    },
+    main: fixture_main,
+};
+
 fn fixture_app() -> App {
     let mut app = App::new(FIXTURE_CATALOG, Theme::default());
     app.on_resize(120, 40);
@@ -795,6 +844,28 @@ fn renders_too_small() {
     assert!(shown.contains("terminal too small (need 80×24)"));
     insta::assert_snapshot!("too_small", shown);
     assert!(screen(&app, 80, 23).contains("terminal too small"));
+}
+
+#[test]
+fn the_variant_bar_keeps_the_active_variant_in_view() {
+    let mut app = fixture_app();
+    app.on_resize(80, 24);
+    app.open_lesson(&MANY, None, None);
+    let bar = |app: &App| {
+        screen(app, 80, 24)
+            .lines()
+            .nth(1)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(bar(&app).contains("[correct]"), "{}", bar(&app));
+    for _ in 0..6 {
+        press(&mut app, 't');
+        let name = app.lesson().map(|v| v.variant.name).unwrap_or_default();
+        let shown = bar(&app);
+        assert!(shown.contains(&format!("[trap: {name}]")), "{shown}");
+    }
+    assert!(bar(&app).contains(" variant … "), "{}", bar(&app));
 }
 
 #[test]

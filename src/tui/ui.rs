@@ -163,21 +163,11 @@ fn lesson_screen(app: &App, view: &LessonView, area: Rect, frame: &mut Frame) {
         style,
     );
 
-    // The variants, the active one in brackets (reads without colour too).
-    let mut spans = vec![Span::styled(" variant ", theme.dim())];
-    for v in view.lesson.variants {
-        let label = variant_label(v);
-        if std::ptr::eq(v, view.variant) {
-            spans.push(Span::styled(format!("[{label}]"), theme.selected()));
-        } else {
-            spans.push(Span::raw(format!(" {label} ")));
-        }
-        spans.push(Span::raw(" "));
-    }
+    let bar = variant_bar(view, theme, usize::from(parts.variants.width));
     buf.set_line(
         parts.variants.x,
         parts.variants.y,
-        &Line::from(spans),
+        &bar,
         parts.variants.width,
     );
     let info = format!(" {}: {}", view.variant.kind.label(), view.variant.summary);
@@ -247,6 +237,53 @@ fn lesson_screen(app: &App, view: &LessonView, area: Rect, frame: &mut Frame) {
         short
     };
     hint_line(theme, keys, parts.hints, buf);
+}
+
+/// The variants, the active one in brackets (reads without colour too).
+/// When they do not all fit, the bar starts late enough to show the active
+/// one, with `…` for those cut off on the left.
+fn variant_bar(view: &LessonView, theme: Theme, width: usize) -> Line<'static> {
+    let segments: Vec<(String, bool)> = view
+        .lesson
+        .variants
+        .iter()
+        .map(|v| {
+            let active = std::ptr::eq(v, view.variant);
+            let label = variant_label(v);
+            let text = if active {
+                format!("[{label}] ")
+            } else {
+                format!(" {label}  ")
+            };
+            (text, active)
+        })
+        .collect();
+    let lead = " variant ";
+    let active = segments.iter().position(|(_, a)| *a).unwrap_or(0);
+    let through_active = |from: usize| -> usize {
+        segments[from..=active]
+            .iter()
+            .map(|(t, _)| t.chars().count())
+            .sum::<usize>()
+            + lead.len()
+            + if from > 0 { 2 } else { 0 }
+    };
+    let first = (0..=active)
+        .find(|&from| through_active(from) <= width)
+        .unwrap_or(active);
+    let mut spans = vec![Span::styled(lead, theme.dim())];
+    if first > 0 {
+        spans.push(Span::styled("… ", theme.dim()));
+    }
+    for (text, is_active) in segments.into_iter().skip(first) {
+        let style = if is_active {
+            theme.selected()
+        } else {
+            Style::new()
+        };
+        spans.push(Span::styled(text, style));
+    }
+    Line::from(spans)
 }
 
 /// `▶ running 3.2s`, `⏸ paused`, `✗ deadlock`, `✓ finished`.
