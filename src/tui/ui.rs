@@ -368,8 +368,8 @@ const HELP_KEYS: [(&str, &str); 13] = [
     ("w / W", "fewer / more workers (restarts the run)"),
     ("b / B", "smaller / bigger buffers (restarts the run)"),
     ("tab", "focus the lesson text or the live run"),
-    ("↑ ↓ PgUp PgDn", "scroll the focused pane (Home / End)"),
-    ("Enter, 1–9", "open a lesson (in the list)"),
+    ("↑ ↓ j k PgUp PgDn", "scroll the focused pane (Home / End)"),
+    ("Enter, 1–9", "open a lesson (in the list; ↑ ↓ choose)"),
     ("?", "this help (any of ? Esc q closes it)"),
     ("q / Esc", "back to the list; in the list, quit"),
     ("Ctrl-C", "quit at once"),
@@ -380,7 +380,7 @@ fn help_overlay(theme: Theme, area: Rect, buf: &mut Buffer) {
         .iter()
         .map(|(key, what)| {
             Line::from(vec![
-                Span::styled(format!(" {key:<14}"), theme.accent()),
+                Span::styled(format!(" {key:<18}"), theme.accent()),
                 Span::raw(*what),
             ])
         })
@@ -411,7 +411,7 @@ fn help_overlay(theme: Theme, area: Rect, buf: &mut Buffer) {
     lines.push(Line::raw(
         " 16→12 sent→received   ⇥n ⇤n waiting to send/receive   ✕ closed",
     ));
-    let width = 70.min(area.width);
+    let width = 74.min(area.width);
     let height = (lines.len() as u16 + 2).min(area.height);
     let rect = Rect::new(
         area.x + (area.width - width) / 2,
