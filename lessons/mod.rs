@@ -270,10 +270,10 @@ impl std::error::Error for UnknownLesson {}
 pub fn find(name: &str) -> Result<&'static Lesson, UnknownLesson> {
     let wanted = name.trim().to_ascii_lowercase().replace('_', "-");
     let lessons = catalog();
-    if let Ok(n) = wanted.parse::<u8>() {
-        if let Some(l) = lessons.iter().find(|l| l.number == n) {
-            return Ok(l);
-        }
+    if let Ok(n) = wanted.parse::<u8>()
+        && let Some(l) = lessons.iter().find(|l| l.number == n)
+    {
+        return Ok(l);
     }
     if let Some(l) = lessons
         .iter()

@@ -240,10 +240,17 @@ fn open_workbook(
                 .to_owned(),
         ));
     }
-    let _ = (lesson, variant, knobs, speed);
-    Err(InputError(
-        "the live view is not built yet; use `chanlab run N --headless`".to_owned(),
-    ))
+    crate::tui::run(crate::tui::Launch {
+        lesson,
+        variant,
+        knobs,
+        speed,
+    })
+    .map(|()| ExitCode::SUCCESS)
+    .or_else(|e| {
+        eprintln!("error: the live view failed: {e}");
+        Ok(ExitCode::from(1))
+    })
 }
 
 /// Events worth a line in the timeline (a blocked send on a full buffer is

@@ -9,3 +9,5 @@ pub mod lab;
 
 #[path = "../lessons/mod.rs"]
 pub mod lessons;
+
+pub mod tui;

@@ -93,10 +93,10 @@ pub fn produce(lab: &Lab, n: u64, buffer: usize, tokens: Option<Sender<()>>) -> 
     let (out, jobs) = lab.bounded("jobs", buffer);
     lab.go("produce", move || {
         for item in 0..n {
-            if let Some(tokens) = &tokens {
-                if tokens.send(()).is_err() {
-                    return;
-                }
+            if let Some(tokens) = &tokens
+                && tokens.send(()).is_err()
+            {
+                return;
             }
             if out.send(item).is_err() {
                 return;
@@ -377,10 +377,10 @@ fn received(
     input: &str,
     consumer: JoinHandle<Vec<Res>>,
 ) -> Result<Vec<Res>, Outcome> {
-    if let Ok(got) = consumer.join() {
-        if !lab.is_aborted() {
-            return Ok(got);
-        }
+    if let Ok(got) = consumer.join()
+        && !lab.is_aborted()
+    {
+        return Ok(got);
     }
     let got = lab
         .snapshot()

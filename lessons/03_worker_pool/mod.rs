@@ -252,10 +252,10 @@ fn start_pool(lab: &Lab, knobs: &Knobs, gate: Option<Gate>) -> Arc<Pool<u64, Don
         let (lab, gate) = (lab.clone(), gate.clone());
         let mut rng = fastrand::Rng::with_seed(knobs.seed.wrapping_add(w as u64));
         move |job| {
-            if let Some(gate) = &gate {
-                if job > gate.after {
-                    let _ = gate.open.recv(); // staging: wait until main opens the gate
-                }
+            if let Some(gate) = &gate
+                && job > gate.after
+            {
+                let _ = gate.open.recv(); // staging: wait until main opens the gate
             }
             lab.work(Duration::from_millis(rng.u64(JOB_MS.0..=JOB_MS.1)));
             Done { job, by: w }
@@ -282,10 +282,10 @@ fn client(
             }
         }
         pool.close();
-        if let Some(job) = late {
-            if let Err(e) = pool.submit(job) {
-                refused.push(e); // the job is ours again; here it is only reported
-            }
+        if let Some(job) = late
+            && let Err(e) = pool.submit(job)
+        {
+            refused.push(e); // the job is ours again; here it is only reported
         }
         refused
     })

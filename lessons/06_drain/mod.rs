@@ -252,10 +252,10 @@ fn job_fn(
     let lab = lab.clone();
     let mut rng = fastrand::Rng::with_seed(knobs.seed.wrapping_add(w as u64));
     move |job| {
-        if let Some(gate) = &gate {
-            if job > gate.after {
-                let _ = gate.open.recv(); // staging: wait until main opens the gate
-            }
+        if let Some(gate) = &gate
+            && job > gate.after
+        {
+            let _ = gate.open.recv(); // staging: wait until main opens the gate
         }
         lab.work(Duration::from_millis(rng.u64(JOB_MS.0..=JOB_MS.1)));
         if fail_at == Some(job) {

@@ -26,10 +26,10 @@ struct Memberships(Vec<Membership>);
 impl Drop for Memberships {
     fn drop(&mut self) {
         for m in self.0.drain(..) {
-            if m.external {
-                if let Some(core) = m.core.upgrade() {
-                    core.external_exited(m.worker);
-                }
+            if m.external
+                && let Some(core) = m.core.upgrade()
+            {
+                core.external_exited(m.worker);
             }
         }
     }

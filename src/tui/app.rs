@@ -1,0 +1,765 @@
+//! The TUI's state, with no terminal in sight: keys, snapshots and run
+//! reports go in; [`Action`]s for the event loop come out. Everything here
+//! is testable by calling the `on_*` functions.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::Duration;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use ratatui::layout::Rect;
+use ratatui::text::Text;
+
+use super::flow::FlowLinks;
+use super::layout::{self, MIN_HEIGHT, MIN_WIDTH};
+use super::markdown;
+use super::theme::Theme;
+use crate::lab::{Event, EventBatch, Report, Snapshot, Verdict};
+use crate::lessons::{Knobs, Lesson, Outcome, Variant};
+
+/// Speeds the `+`/`-` keys step through.
+pub const SPEEDS: [f64; 9] = [0.1, 0.2, 0.5, 1.0, 2.0, 3.0, 5.0, 7.5, 10.0];
+/// Slowest speed offered.
+pub const MIN_SPEED: f64 = 0.1;
+/// Fastest speed offered.
+pub const MAX_SPEED: f64 = 10.0;
+/// Events kept for the event pane.
+const EVENTS_KEPT: usize = 1000;
+/// Throughput samples kept (one per frame).
+const THROUGHPUT_KEPT: usize = 512;
+/// Rows a PageUp/PageDown moves the event pane.
+const EVENT_PAGE: usize = 5;
+
+/// Which screen is showing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screen {
+    /// The numbered lessons.
+    List,
+    /// One lesson: its text and its live run.
+    Lesson,
+}
+
+/// Which pane the arrows and page keys scroll.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    /// The lesson text.
+    Text,
+    /// The live run (its event log).
+    Run,
+}
+
+/// What the event loop must do after a key.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Action {
+    /// Nothing beyond redrawing.
+    None,
+    /// Leave the TUI.
+    Quit,
+    /// Stop any run and start [`App::run_request`].
+    StartRun,
+    /// Stop the run (back to the list).
+    StopRun,
+    /// Close or open the run's pacing gate.
+    SetPaused(bool),
+    /// Let one lab operation through.
+    Step,
+    /// Change the run's speed factor.
+    SetSpeed(f64),
+}
+
+/// Everything needed to start a run.
+#[derive(Debug, Clone, Copy)]
+pub struct RunRequest {
+    /// The lesson.
+    pub lesson: &'static Lesson,
+    /// The variant.
+    pub variant: &'static Variant,
+    /// The knobs.
+    pub knobs: Knobs,
+    /// The speed factor.
+    pub speed: f64,
+    /// Start with the gate closed (a paused run stays paused on restart).
+    pub paused: bool,
+}
+
+/// A message in the status line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    /// The text.
+    pub text: String,
+    /// True for a warning (a refused key), false for news.
+    pub warning: bool,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    /// What the lesson's main returned (`None` if it never returned).
+    pub outcome: Option<Outcome>,
+    /// The verdict, if the run broke.
+    pub verdict: Option<Verdict>,
+    /// Workers that would not stop and were left behind.
+    pub unstoppable: Vec<String>,
+    /// True when the run was stopped on request.
+    pub stopped: bool,
+}
+
+/// What the view knows of the current run.
+#[derive(Debug, Clone, Default)]
+pub struct LiveView {
+    /// The latest snapshot (the final one once the run is over).
+    pub snapshot: Option<Snapshot>,
+    /// Recent events, oldest first.
+    pub events: VecDeque<Event>,
+    /// Events that scrolled out of the lab's ring before they were read.
+    pub events_missed: u64,
+    /// Messages received per frame, oldest first.
+    pub throughput: VecDeque<u64>,
+    /// Messages received per second over the last second.
+    pub rate: f64,
+    /// The fullest each channel has been, for unbounded channels' bars.
+    pub peaks: HashMap<String, usize>,
+    /// Set once the run is over.
+    pub finished: Option<Finished>,
+    last_received: Option<u64>,
+    rate_window: VecDeque<(Duration, u64)>,
+}
+
+impl LiveView {
+    /// The verdict, from the report once there is one, else from the lab.
+    #[must_use]
+    pub fn verdict(&self) -> Option<&Verdict> {
+        match &self.finished {
+            Some(f) => f.verdict.as_ref(),
+            None => self.snapshot.as_ref().and_then(|s| s.verdict.as_ref()),
+        }
+    }
+
+    fn absorb(&mut self, snapshot: &Snapshot, batch: EventBatch) {
+        self.events_missed += batch.skipped;
+        self.events.extend(batch.events);
+        while self.events.len() > EVENTS_KEPT {
+            self.events.pop_front();
+        }
+        let received = snapshot.totals.received;
+        let delta = received.saturating_sub(self.last_received.unwrap_or(received));
+        self.last_received = Some(received);
+        self.throughput.push_back(delta);
+        while self.throughput.len() > THROUGHPUT_KEPT {
+            self.throughput.pop_front();
+        }
+        self.rate_window.push_back((snapshot.elapsed, received));
+        while self
+            .rate_window
+            .front()
+            .is_some_and(|(at, _)| snapshot.elapsed.saturating_sub(*at) > Duration::from_secs(1))
+        {
+            self.rate_window.pop_front();
+        }
+        self.rate = match (self.rate_window.front(), self.rate_window.back()) {
+            (Some(&(t0, r0)), Some(&(t1, r1))) if t1 > t0 => {
+                r1.saturating_sub(r0) as f64 / t1.saturating_sub(t0).as_secs_f64()
+            }
+            _ => 0.0,
+        };
+        for channel in &snapshot.channels {
+            let peak = self.peaks.entry(channel.name.clone()).or_default();
+            *peak = (*peak).max(channel.len);
+        }
+    }
+}
+
+/// One open lesson.
+#[derive(Debug, Clone)]
+pub struct LessonView {
+    /// The lesson.
+    pub lesson: &'static Lesson,
+    /// The variant running.
+    pub variant: &'static Variant,
+    /// The knobs it runs with.
+    pub knobs: Knobs,
+    /// The lesson text, laid out for `readme_width`.
+    pub readme: Text<'static>,
+    /// The width the text was laid out for.
+    pub readme_width: u16,
+    /// Rows the wrapped text takes.
+    pub readme_rows: usize,
+    /// First text row shown.
+    pub text_scroll: usize,
+    /// Events hidden below the event pane (0 = follow the newest).
+    pub events_scroll: usize,
+    /// The current run.
+    pub live: LiveView,
+    links: HashMap<&'static str, FlowLinks>,
+}
+
+impl LessonView {
+    /// What the view learned of the active variant's data flow.
+    #[must_use]
+    pub fn links(&self) -> Option<&FlowLinks> {
+        self.links.get(self.variant.name)
+    }
+
+    fn variant_index(&self) -> usize {
+        self.lesson
+            .variants
+            .iter()
+            .position(|v| std::ptr::eq(v, self.variant))
+            .unwrap_or(0)
+    }
+}
+
+/// The whole TUI state.
+#[derive(Debug, Clone)]
+pub struct App {
+    lessons: &'static [&'static Lesson],
+    screen: Screen,
+    selected: usize,
+    lesson: Option<LessonView>,
+    help: bool,
+    focus: Focus,
+    status: Option<Status>,
+    theme: Theme,
+    size: Rect,
+    speed: f64,
+    paused: bool,
+    quit: bool,
+}
+
+impl App {
+    /// A TUI on the lesson list.
+    #[must_use]
+    pub fn new(lessons: &'static [&'static Lesson], theme: Theme) -> Self {
+        Self {
+            lessons,
+            screen: Screen::List,
+            selected: 0,
+            lesson: None,
+            help: false,
+            focus: Focus::Text,
+            status: None,
+            theme,
+            size: Rect::new(0, 0, MIN_WIDTH, MIN_HEIGHT),
+            speed: 1.0,
+            paused: false,
+            quit: false,
+        }
+    }
+
+    /// Sets the speed the next run starts at (clamped to 0.1–10).
+    #[must_use]
+    pub fn with_speed(mut self, speed: f64) -> Self {
+        self.speed = clamp_speed(speed);
+        self
+    }
+
+    /// The lessons listed.
+    #[must_use]
+    pub fn lessons(&self) -> &'static [&'static Lesson] {
+        self.lessons
+    }
+
+    /// The screen showing.
+    #[must_use]
+    pub fn screen(&self) -> Screen {
+        self.screen
+    }
+
+    /// The lesson highlighted in the list.
+    #[must_use]
+    pub fn selected(&self) -> usize {
+        self.selected
+    }
+
+    /// The open lesson, if any.
+    #[must_use]
+    pub fn lesson(&self) -> Option<&LessonView> {
+        self.lesson.as_ref()
+    }
+
+    /// True while the help overlay shows.
+    #[must_use]
+    pub fn help(&self) -> bool {
+        self.help
+    }
+
+    /// The pane the arrows scroll.
+    #[must_use]
+    pub fn focus(&self) -> Focus {
+        self.focus
+    }
+
+    /// The status line's message.
+    #[must_use]
+    pub fn status(&self) -> Option<&Status> {
+        self.status.as_ref()
+    }
+
+    /// Colours or not.
+    #[must_use]
+    pub fn theme(&self) -> Theme {
+        self.theme
+    }
+
+    /// The terminal's size as last reported.
+    #[must_use]
+    pub fn size(&self) -> Rect {
+        self.size
+    }
+
+    /// The speed factor runs use.
+    #[must_use]
+    pub fn speed(&self) -> f64 {
+        self.speed
+    }
+
+    /// True when the learner paused the run.
+    #[must_use]
+    pub fn paused(&self) -> bool {
+        self.paused
+    }
+
+    /// True once the learner asked to leave.
+    #[must_use]
+    pub fn should_quit(&self) -> bool {
+        self.quit
+    }
+
+    /// What to run now, if a lesson is open.
+    #[must_use]
+    pub fn run_request(&self) -> Option<RunRequest> {
+        let view = self.lesson.as_ref()?;
+        Some(RunRequest {
+            lesson: view.lesson,
+            variant: view.variant,
+            knobs: view.knobs,
+            speed: self.speed,
+            paused: self.paused,
+        })
+    }
+
+    /// Opens a lesson (its correct variant and default knobs unless given)
+    /// and asks for its run.
+    pub fn open_lesson(
+        &mut self,
+        lesson: &'static Lesson,
+        variant: Option<&'static Variant>,
+        knobs: Option<Knobs>,
+    ) -> Action {
+        if let Some(i) = self.lessons.iter().position(|l| std::ptr::eq(*l, lesson)) {
+            self.selected = i;
+        }
+        let mut view = LessonView {
+            lesson,
+            variant: variant.unwrap_or_else(|| lesson.correct()),
+            knobs: knobs.unwrap_or(lesson.defaults),
+            readme: Text::default(),
+            readme_width: 0,
+            readme_rows: 0,
+            text_scroll: 0,
+            events_scroll: 0,
+            live: LiveView::default(),
+            links: HashMap::new(),
+        };
+        self.layout_readme(&mut view);
+        self.lesson = Some(view);
+        self.screen = Screen::Lesson;
+        self.focus = Focus::Text;
+        self.status = None;
+        Action::StartRun
+    }
+
+    /// The terminal changed size: the lesson text is laid out again.
+    pub fn on_resize(&mut self, width: u16, height: u16) {
+        self.size = Rect::new(0, 0, width, height);
+        if let Some(mut view) = self.lesson.take() {
+            self.layout_readme(&mut view);
+            self.lesson = Some(view);
+        }
+    }
+
+    fn readme_pane(&self) -> Rect {
+        layout::inner(layout::lesson_layout(self.size).readme)
+    }
+
+    fn layout_readme(&self, view: &mut LessonView) {
+        let width = self.readme_pane().width.max(1);
+        if view.readme_width != width {
+            view.readme = markdown::readme_text(view.lesson.readme, width, self.theme);
+            view.readme_rows = markdown::wrapped_rows(&view.readme, width);
+            view.readme_width = width;
+        }
+        view.text_scroll = view.text_scroll.min(self.max_text_scroll(view));
+    }
+
+    fn max_text_scroll(&self, view: &LessonView) -> usize {
+        view.readme_rows
+            .saturating_sub(usize::from(self.readme_pane().height))
+    }
+
+    /// A new snapshot of the run, with the events since the last one.
+    pub fn on_snapshot(&mut self, snapshot: Snapshot, batch: EventBatch) {
+        let Some(view) = self.lesson.as_mut() else {
+            return;
+        };
+        let links = view.links.entry(view.variant.name).or_default();
+        for event in &batch.events {
+            links.learn_event(&event.kind);
+        }
+        links.learn_snapshot(&snapshot);
+        view.live.absorb(&snapshot, batch);
+        if view.live.finished.is_none() {
+            self.paused = snapshot.paused;
+        }
+        view.live.snapshot = Some(snapshot);
+    }
+
+    /// The run ended: keep its final snapshot, outcome and verdict on screen.
+    pub fn on_finished(&mut self, report: Report<Outcome>, batch: EventBatch) {
+        let Some(view) = self.lesson.as_mut() else {
+            return;
+        };
+        let Report {
+            outcome,
+            verdict,
+            unstoppable,
+            stopped,
+            snapshot,
+        } = report;
+        let links = view.links.entry(view.variant.name).or_default();
+        for event in &batch.events {
+            links.learn_event(&event.kind);
+        }
+        links.learn_snapshot(&snapshot);
+        view.live.absorb(&snapshot, batch);
+        view.live.snapshot = Some(snapshot);
+        view.live.finished = Some(Finished {
+            outcome,
+            verdict,
+            unstoppable,
+            stopped,
+        });
+    }
+
+    /// One key press.
+    pub fn on_key(&mut self, key: KeyEvent) -> Action {
+        if key.kind == KeyEventKind::Release {
+            return Action::None;
+        }
+        if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+            self.quit = true;
+            return Action::Quit;
+        }
+        if self.help {
+            if matches!(
+                key.code,
+                KeyCode::Char('?' | 'q') | KeyCode::Esc | KeyCode::Enter
+            ) {
+                self.help = false;
+            }
+            return Action::None;
+        }
+        if key.code == KeyCode::Char('?') {
+            self.help = true;
+            return Action::None;
+        }
+        match self.screen {
+            Screen::List => self.on_list_key(key.code),
+            Screen::Lesson => self.on_lesson_key(key.code),
+        }
+    }
+
+    fn on_list_key(&mut self, code: KeyCode) -> Action {
+        let count = self.lessons.len();
+        match code {
+            KeyCode::Char('q') | KeyCode::Esc => {
+                self.quit = true;
+                Action::Quit
+            }
+            KeyCode::Up | KeyCode::Char('k') => {
+                self.selected = self.selected.saturating_sub(1);
+                Action::None
+            }
+            KeyCode::Down | KeyCode::Char('j') => {
+                self.selected = (self.selected + 1).min(count.saturating_sub(1));
+                Action::None
+            }
+            KeyCode::Home => {
+                self.selected = 0;
+                Action::None
+            }
+            KeyCode::End => {
+                self.selected = count.saturating_sub(1);
+                Action::None
+            }
+            KeyCode::Enter => match self.lessons.get(self.selected) {
+                Some(lesson) => self.open_lesson(lesson, None, None),
+                None => Action::None,
+            },
+            KeyCode::Char(c @ '1'..='9') => {
+                let number = c as u8 - b'0';
+                match self.lessons.iter().find(|l| l.number == number) {
+                    Some(lesson) => self.open_lesson(lesson, None, None),
+                    None => self.warn(format!("no lesson {number}")),
+                }
+            }
+            _ => Action::None,
+        }
+    }
+
+    fn on_lesson_key(&mut self, code: KeyCode) -> Action {
+        match code {
+            KeyCode::Char('q') | KeyCode::Esc => {
+                self.lesson = None;
+                self.screen = Screen::List;
+                self.status = None;
+                Action::StopRun
+            }
+            KeyCode::Char(' ') => self.toggle_pause(),
+            KeyCode::Char('s') => self.step(),
+            KeyCode::Char('+' | '=') => self.change_speed(true),
+            KeyCode::Char('-' | '_') => self.change_speed(false),
+            KeyCode::Char('t') => self.cycle_variant(true),
+            KeyCode::Char('T') => self.cycle_variant(false),
+            KeyCode::Char('r') => {
+                self.restart_view();
+                self.info("run restarted".to_owned());
+                Action::StartRun
+            }
+            KeyCode::Char('w') => self.change_workers(false),
+            KeyCode::Char('W') => self.change_workers(true),
+            KeyCode::Char('b') => self.change_buffer(false),
+            KeyCode::Char('B') => self.change_buffer(true),
+            KeyCode::Tab | KeyCode::BackTab => {
+                self.focus = match self.focus {
+                    Focus::Text => Focus::Run,
+                    Focus::Run => Focus::Text,
+                };
+                Action::None
+            }
+            KeyCode::Up | KeyCode::Char('k') => self.scroll(Scroll::Back(1)),
+            KeyCode::Down | KeyCode::Char('j') => self.scroll(Scroll::Forward(1)),
+            KeyCode::PageUp => self.scroll(Scroll::Back(self.page())),
+            KeyCode::PageDown => self.scroll(Scroll::Forward(self.page())),
+            KeyCode::Home => self.scroll(Scroll::Start),
+            KeyCode::End => self.scroll(Scroll::End),
+            _ => Action::None,
+        }
+    }
+
+    fn run_over(&self) -> bool {
+        self.lesson
+            .as_ref()
+            .is_some_and(|v| v.live.finished.is_some())
+    }
+
+    fn toggle_pause(&mut self) -> Action {
+        if self.run_over() {
+            return self.warn("the run is over: r runs it again".to_owned());
+        }
+        self.paused = !self.paused;
+        self.info(if self.paused { "paused" } else { "resumed" }.to_owned());
+        Action::SetPaused(self.paused)
+    }
+
+    fn step(&mut self) -> Action {
+        if self.run_over() {
+            return self.warn("the run is over: r runs it again".to_owned());
+        }
+        if !self.paused {
+            self.paused = true;
+            self.info("paused: press s again to step one operation".to_owned());
+            return Action::SetPaused(true);
+        }
+        self.info("stepped one operation".to_owned());
+        Action::Step
+    }
+
+    fn change_speed(&mut self, faster: bool) -> Action {
+        let next = if faster {
+            SPEEDS
+                .iter()
+                .copied()
+                .find(|&s| s > self.speed + 1e-9)
+                .unwrap_or(MAX_SPEED)
+        } else {
+            SPEEDS
+                .iter()
+                .rev()
+                .copied()
+                .find(|&s| s < self.speed - 1e-9)
+                .unwrap_or(MIN_SPEED)
+        };
+        if (next - self.speed).abs() < 1e-9 {
+            let edge = if faster { "fastest" } else { "slowest" };
+            return self.warn(format!("speed {}× is the {edge}", format_speed(next)));
+        }
+        self.speed = next;
+        self.info(format!("speed {}×", format_speed(next)));
+        Action::SetSpeed(next)
+    }
+
+    fn cycle_variant(&mut self, forward: bool) -> Action {
+        let Some(view) = self.lesson.as_mut() else {
+            return Action::None;
+        };
+        let count = view.lesson.variants.len();
+        if count < 2 {
+            return self.warn("this lesson has one variant".to_owned());
+        }
+        let i = view.variant_index();
+        let next = if forward {
+            (i + 1) % count
+        } else {
+            (i + count - 1) % count
+        };
+        view.variant = &view.lesson.variants[next];
+        let text = format!(
+            "variant {} {}: run restarted",
+            view.variant.kind.label(),
+            view.variant.name
+        );
+        self.restart_view();
+        self.info(text);
+        Action::StartRun
+    }
+
+    fn change_workers(&mut self, up: bool) -> Action {
+        let Some(view) = self.lesson.as_mut() else {
+            return Action::None;
+        };
+        let range = view.lesson.ranges.workers.clone();
+        let old = view.knobs.workers;
+        let new = if up {
+            old.saturating_add(1)
+        } else {
+            old.saturating_sub(1)
+        };
+        let new = new.clamp(*range.start(), *range.end());
+        if new == old {
+            let edge = if up { "maximum" } else { "minimum" };
+            return self.warn(format!("workers already at the {edge} ({old})"));
+        }
+        view.knobs.workers = new;
+        self.restart_view();
+        self.info(format!("workers {old} → {new}: run restarted"));
+        Action::StartRun
+    }
+
+    fn change_buffer(&mut self, up: bool) -> Action {
+        let Some(view) = self.lesson.as_mut() else {
+            return Action::None;
+        };
+        let range = view.lesson.ranges.buffer.clone();
+        let old = view.knobs.buffer;
+        // One slot at a time while small (0 = rendezvous, 1, 2 ... matter),
+        // doubling once larger.
+        let new = match (up, old) {
+            (true, v) if v < 8 => v + 1,
+            (true, v) => v.saturating_mul(2),
+            (false, v) if v <= 8 => v.saturating_sub(1),
+            (false, v) => v / 2,
+        };
+        let new = new.clamp(*range.start(), *range.end());
+        if new == old {
+            let edge = if up { "maximum" } else { "minimum" };
+            return self.warn(format!("buffer already at the {edge} ({old})"));
+        }
+        view.knobs.buffer = new;
+        self.restart_view();
+        self.info(format!("buffer {old} → {new}: run restarted"));
+        Action::StartRun
+    }
+
+    /// Forgets the old run's picture (not what was learned of its flow).
+    fn restart_view(&mut self) {
+        if let Some(view) = self.lesson.as_mut() {
+            view.live = LiveView::default();
+            view.events_scroll = 0;
+        }
+    }
+
+    fn page(&self) -> usize {
+        match self.focus {
+            Focus::Text => usize::from(self.readme_pane().height.saturating_sub(1)).max(1),
+            Focus::Run => EVENT_PAGE,
+        }
+    }
+
+    fn scroll(&mut self, scroll: Scroll) -> Action {
+        let Some(mut view) = self.lesson.take() else {
+            return Action::None;
+        };
+        match self.focus {
+            Focus::Text => {
+                let max = self.max_text_scroll(&view);
+                view.text_scroll = scroll.apply(view.text_scroll, max);
+            }
+            Focus::Run => {
+                // The event pane counts back from the newest event.
+                let max = view.live.events.len().saturating_sub(1);
+                view.events_scroll = scroll.reversed().apply(view.events_scroll, max);
+            }
+        }
+        self.lesson = Some(view);
+        Action::None
+    }
+
+    fn info(&mut self, text: String) {
+        self.status = Some(Status {
+            text,
+            warning: false,
+        });
+    }
+
+    fn warn(&mut self, text: String) -> Action {
+        self.status = Some(Status {
+            text,
+            warning: true,
+        });
+        Action::None
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Scroll {
+    Back(usize),
+    Forward(usize),
+    Start,
+    End,
+}
+
+impl Scroll {
+    fn apply(self, at: usize, max: usize) -> usize {
+        match self {
+            Self::Back(n) => at.saturating_sub(n),
+            Self::Forward(n) => at.saturating_add(n).min(max),
+            Self::Start => 0,
+            Self::End => max,
+        }
+    }
+
+    /// For a pane measured from its bottom.
+    fn reversed(self) -> Self {
+        match self {
+            Self::Back(n) => Self::Forward(n),
+            Self::Forward(n) => Self::Back(n),
+            Self::Start => Self::End,
+            Self::End => Self::Start,
+        }
+    }
+}
+
+fn clamp_speed(speed: f64) -> f64 {
+    if speed.is_finite() {
+        speed.clamp(MIN_SPEED, MAX_SPEED)
+    } else {
+        1.0
+    }
+}
+
+/// `0.5`, `1`, `7.5`: a speed without needless decimals.
+#[must_use]
+pub fn format_speed(speed: f64) -> String {
+    let s = format!("{speed:.2}");
+    s.trim_end_matches('0').trim_end_matches('.').to_owned()
+}

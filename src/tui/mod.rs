@@ -1,0 +1,47 @@
+//! The live terminal UI: the lesson list, a lesson's text beside its live
+//! run, and the verdict when a trap breaks.
+//!
+//! Pure state ([`app`]) is kept apart from drawing ([`ui`]) and from the
+//! terminal ([`terminal`]): keys and snapshots go into [`App`], [`ui::render`]
+//! draws it, and only the event loop touches the terminal or the run. The
+//! view reads lab snapshots at the frame rate and never holds a lab lock
+//! while it draws, so it cannot slow a worker down.
+
+pub mod app;
+pub mod flow;
+pub mod layout;
+pub mod markdown;
+pub mod run_view;
+pub mod terminal;
+pub mod theme;
+pub mod ui;
+
+pub use app::{Action, App, Focus, Screen};
+pub use terminal::run;
+pub use theme::Theme;
+
+use crate::lessons::{Knobs, Lesson, Variant};
+
+/// What the TUI opens on.
+#[derive(Debug, Clone, Copy)]
+pub struct Launch {
+    /// `None` opens the lesson list; `Some` opens that lesson and runs it.
+    pub lesson: Option<&'static Lesson>,
+    /// The variant to run (the lesson's correct one when `None`).
+    pub variant: Option<&'static Variant>,
+    /// The knobs (the lesson's defaults when `None`).
+    pub knobs: Option<Knobs>,
+    /// The speed factor (clamped to 0.1–10).
+    pub speed: f64,
+}
+
+impl Default for Launch {
+    fn default() -> Self {
+        Self {
+            lesson: None,
+            variant: None,
+            knobs: None,
+            speed: 1.0,
+        }
+    }
+}

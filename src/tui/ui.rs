@@ -1,0 +1,430 @@
+//! Drawing: [`render`] turns an [`App`] into a frame and does nothing else.
+
+use ratatui::Frame;
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Alignment, Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Cell, Clear, Paragraph, Row, Table, TableState, Widget};
+
+use super::app::{App, Focus, LessonView, Screen, format_speed};
+use super::layout::{self, MIN_HEIGHT, MIN_WIDTH};
+use super::markdown;
+use super::run_view::{RunPanel, truncate};
+use super::theme::{self, Theme};
+use crate::lessons::{Variant, VariantKind};
+
+/// Draws the whole screen for `app`.
+pub fn render(app: &App, frame: &mut Frame) {
+    let area = frame.area();
+    if !layout::fits(area) {
+        too_small(area, frame.buffer_mut());
+        return;
+    }
+    match (app.screen(), app.lesson()) {
+        (Screen::Lesson, Some(view)) => lesson_screen(app, view, area, frame),
+        _ => list_screen(app, area, frame),
+    }
+    if app.help() {
+        help_overlay(app.theme(), area, frame.buffer_mut());
+    }
+}
+
+fn too_small(area: Rect, buf: &mut Buffer) {
+    let lines = vec![
+        Line::from(format!(
+            "terminal too small (need {MIN_WIDTH}×{MIN_HEIGHT})"
+        )),
+        Line::from(format!("now {}×{}", area.width, area.height)),
+    ];
+    let top = area.height.saturating_sub(2) / 2;
+    let rect = Rect::new(
+        area.x,
+        area.y + top,
+        area.width,
+        area.height.saturating_sub(top),
+    );
+    Paragraph::new(lines)
+        .alignment(Alignment::Center)
+        .render(rect, buf);
+}
+
+fn list_screen(app: &App, area: Rect, frame: &mut Frame) {
+    let theme = app.theme();
+    let lessons = app.lessons();
+    // The table as tall as its rows (plus header and frame), the details under it.
+    let table_rows = u16::try_from(lessons.len())
+        .unwrap_or(u16::MAX)
+        .saturating_add(3);
+    let [title, intro, table_area, details, _, status, hints] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(2),
+        Constraint::Max(table_rows),
+        Constraint::Length(4),
+        Constraint::Min(0),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    let buf = frame.buffer_mut();
+    buf.set_string(
+        title.x + 1,
+        title.y,
+        "chanlab — an interactive concurrency workbook",
+        theme.accent(),
+    );
+    Paragraph::new(vec![
+        Line::from("Pick a lesson: read it, watch it run, then press t in the lesson to switch"),
+        Line::from("to a trap variant and see what breaks."),
+    ])
+    .style(theme.dim())
+    .render(intro.inner(ratatui::layout::Margin::new(1, 0)), buf);
+
+    let rows = lessons.iter().map(|l| {
+        Row::new(vec![
+            Cell::from(format!("{:02}", l.number)),
+            Cell::from(l.title),
+            Cell::from(l.traps().count().to_string()),
+            Cell::from(l.summary),
+        ])
+    });
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(3),
+            Constraint::Length(22),
+            Constraint::Length(6),
+            Constraint::Min(10),
+        ],
+    )
+    .header(Row::new(vec!["#", "lesson", "traps", "summary"]).style(theme.accent()))
+    .row_highlight_style(theme.selected())
+    .highlight_symbol("▶ ")
+    .block(Block::bordered().title(format!(" lessons ({}) ", lessons.len())));
+    let mut state = TableState::default().with_selected(Some(app.selected()));
+    frame.render_stateful_widget(table, table_area, &mut state);
+
+    let buf = frame.buffer_mut();
+    if let Some(lesson) = lessons.get(app.selected()) {
+        let mut lines = vec![Line::styled(
+            format!("{:02} {}: {}", lesson.number, lesson.title, lesson.summary),
+            Style::new().add_modifier(Modifier::BOLD),
+        )];
+        let variants: Vec<String> = lesson.variants.iter().map(variant_label).collect();
+        lines.push(Line::styled(
+            format!("variants: {}", variants.join(" · ")),
+            theme.dim(),
+        ));
+        Paragraph::new(lines)
+            .wrap(ratatui::widgets::Wrap { trim: true })
+            .render(details.inner(ratatui::layout::Margin::new(1, 0)), buf);
+    } else {
+        buf.set_string(details.x + 1, details.y, "no lessons yet", theme.dim());
+    }
+    draw_status(app, None, status, buf);
+    hint_line(
+        theme,
+        &[
+            ("↑/↓", "choose"),
+            ("Enter", "open"),
+            ("1–9", "open by number"),
+            ("?", "help"),
+            ("q", "quit"),
+        ],
+        hints,
+        buf,
+    );
+}
+
+fn variant_label(v: &Variant) -> String {
+    match v.kind {
+        VariantKind::Correct => v.name.to_owned(),
+        kind => format!("{}: {}", kind.label(), v.name),
+    }
+}
+
+fn lesson_screen(app: &App, view: &LessonView, area: Rect, frame: &mut Frame) {
+    let theme = app.theme();
+    let parts = layout::lesson_layout(area);
+    let buf = frame.buffer_mut();
+
+    // Header: where we are, and how the run is doing.
+    let title = format!(" chanlab › {:02} {}", view.lesson.number, view.lesson.title);
+    buf.set_string(parts.header.x, parts.header.y, &title, theme.accent());
+    let (state, style) = run_state(app, view, theme);
+    let state_x = parts
+        .header
+        .right()
+        .saturating_sub(state.chars().count() as u16 + 1);
+    buf.set_string(
+        state_x.max(parts.header.x + title.chars().count() as u16 + 1),
+        parts.header.y,
+        state,
+        style,
+    );
+
+    let bar = variant_bar(view, theme, usize::from(parts.variants.width));
+    buf.set_line(
+        parts.variants.x,
+        parts.variants.y,
+        &bar,
+        parts.variants.width,
+    );
+    let info = format!(" {}: {}", view.variant.kind.label(), view.variant.summary);
+    buf.set_stringn(
+        parts.variant_info.x,
+        parts.variant_info.y,
+        truncate(&info, usize::from(parts.variant_info.width)),
+        usize::from(parts.variant_info.width),
+        theme.dim(),
+    );
+
+    // The lesson text.
+    let text_focused = app.focus() == Focus::Text;
+    let inner = layout::inner(parts.readme);
+    let position = if view.readme_rows > usize::from(inner.height) {
+        format!(" {}/{} ", view.text_scroll + 1, view.readme_rows)
+    } else {
+        String::new()
+    };
+    let block = Block::bordered()
+        .title(" lesson ")
+        .title_bottom(Line::from(position).right_aligned())
+        .border_style(if text_focused {
+            theme.focused_border()
+        } else {
+            Style::new()
+        });
+    let scroll = u16::try_from(view.text_scroll).unwrap_or(u16::MAX);
+    markdown::readme_paragraph(&view.readme)
+        .block(block)
+        .scroll((scroll, 0))
+        .render(parts.readme, buf);
+
+    // The live run.
+    let panel = RunPanel {
+        view,
+        theme,
+        focused: app.focus() == Focus::Run,
+    };
+    (&panel).render(parts.run, buf);
+
+    draw_status(app, Some(view), parts.status, buf);
+    let full: &[(&str, &str)] = &[
+        ("space", "pause"),
+        ("s", "step"),
+        ("+/-", "speed"),
+        ("t", "variant"),
+        ("r", "restart"),
+        ("w/W", "workers"),
+        ("b/B", "buffer"),
+        ("tab", "focus"),
+        ("?", "help"),
+        ("q", "back"),
+    ];
+    let short: &[(&str, &str)] = &[
+        ("space", "pause"),
+        ("s", "step"),
+        ("+/-", "speed"),
+        ("t", "variant"),
+        ("r", "restart"),
+        ("?", "all keys"),
+        ("q", "back"),
+    ];
+    let keys = if hints_width(full) <= usize::from(parts.hints.width) {
+        full
+    } else {
+        short
+    };
+    hint_line(theme, keys, parts.hints, buf);
+}
+
+/// The variants, the active one in brackets (reads without colour too).
+/// When they do not all fit, the bar starts late enough to show the active
+/// one, with `…` for those cut off on the left.
+fn variant_bar(view: &LessonView, theme: Theme, width: usize) -> Line<'static> {
+    let segments: Vec<(String, bool)> = view
+        .lesson
+        .variants
+        .iter()
+        .map(|v| {
+            let active = std::ptr::eq(v, view.variant);
+            let label = variant_label(v);
+            let text = if active {
+                format!("[{label}] ")
+            } else {
+                format!(" {label}  ")
+            };
+            (text, active)
+        })
+        .collect();
+    let lead = " variant ";
+    let active = segments.iter().position(|(_, a)| *a).unwrap_or(0);
+    let through_active = |from: usize| -> usize {
+        segments[from..=active]
+            .iter()
+            .map(|(t, _)| t.chars().count())
+            .sum::<usize>()
+            + lead.len()
+            + if from > 0 { 2 } else { 0 }
+    };
+    let first = (0..=active)
+        .find(|&from| through_active(from) <= width)
+        .unwrap_or(active);
+    let mut spans = vec![Span::styled(lead, theme.dim())];
+    if first > 0 {
+        spans.push(Span::styled("… ", theme.dim()));
+    }
+    for (text, is_active) in segments.into_iter().skip(first) {
+        let style = if is_active {
+            theme.selected()
+        } else {
+            Style::new()
+        };
+        spans.push(Span::styled(text, style));
+    }
+    Line::from(spans)
+}
+
+/// `▶ running 3.2s`, `⏸ paused`, `✗ deadlock`, `✓ finished`.
+fn run_state(app: &App, view: &LessonView, theme: Theme) -> (String, Style) {
+    let live = &view.live;
+    let Some(snapshot) = &live.snapshot else {
+        return ("starting…".to_owned(), theme.dim());
+    };
+    let at = format!("{:.1}s", snapshot.elapsed.as_secs_f64());
+    if let Some(verdict) = live.verdict() {
+        return (format!("✗ {} at {at}", verdict.kind()), theme.bad());
+    }
+    if let Some(finished) = &live.finished {
+        let broken = finished
+            .outcome
+            .as_ref()
+            .is_none_or(crate::lessons::Outcome::is_broken);
+        return if broken {
+            (format!("✗ finished, broken, {at}"), theme.bad())
+        } else {
+            (format!("✓ finished in {at}"), theme.good())
+        };
+    }
+    if app.paused() {
+        (format!("⏸ paused at {at}"), theme.notice())
+    } else {
+        (format!("▶ running {at}"), theme.good())
+    }
+}
+
+/// The status line: the last message on the left, the knobs on the right.
+fn draw_status(app: &App, view: Option<&LessonView>, area: Rect, buf: &mut Buffer) {
+    let theme = app.theme();
+    let knobs = view.map(|v| {
+        format!(
+            "items {} · workers {} · buffer {} · speed {}× ",
+            v.knobs.items,
+            v.knobs.workers,
+            v.knobs.buffer,
+            format_speed(app.speed())
+        )
+    });
+    let knobs_width = knobs.as_ref().map_or(0, |k| k.chars().count() as u16);
+    if let Some(status) = app.status() {
+        let style = if status.warning {
+            theme.notice()
+        } else {
+            theme.accent()
+        };
+        let room = usize::from(area.width.saturating_sub(knobs_width + 1));
+        buf.set_stringn(area.x, area.y, format!(" {}", status.text), room, style);
+    }
+    if let Some(knobs) = knobs {
+        let x = area.right().saturating_sub(knobs_width);
+        buf.set_string(x, area.y, knobs, theme.dim());
+    }
+}
+
+fn hints_width(keys: &[(&str, &str)]) -> usize {
+    1 + keys
+        .iter()
+        .map(|(key, what)| key.chars().count() + what.chars().count() + 3)
+        .sum::<usize>()
+}
+
+fn hint_line(theme: Theme, keys: &[(&str, &str)], area: Rect, buf: &mut Buffer) {
+    let mut spans = vec![Span::raw(" ")];
+    for (key, what) in keys {
+        spans.push(Span::styled(*key, theme.accent()));
+        spans.push(Span::styled(format!(" {what}  "), theme.dim()));
+    }
+    buf.set_line(area.x, area.y, &Line::from(spans), area.width);
+}
+
+/// Every key, and what the glyphs mean.
+const HELP_KEYS: [(&str, &str); 13] = [
+    ("space", "pause / resume the run"),
+    ("s", "step one lab operation (pauses first)"),
+    ("+ / -", "faster / slower (0.1× to 10×)"),
+    ("t / T", "next / previous variant: correct, traps, fixes"),
+    ("r", "run it again"),
+    ("w / W", "fewer / more workers (restarts the run)"),
+    ("b / B", "smaller / bigger buffers (restarts the run)"),
+    ("tab", "focus the lesson text or the live run"),
+    ("↑ ↓ j k PgUp PgDn", "scroll the focused pane (Home / End)"),
+    ("Enter, 1–9", "open a lesson (in the list; ↑ ↓ choose)"),
+    ("?", "this help (any of ? Esc q closes it)"),
+    ("q / Esc", "back to the list; in the list, quit"),
+    ("Ctrl-C", "quit at once"),
+];
+
+fn help_overlay(theme: Theme, area: Rect, buf: &mut Buffer) {
+    let mut lines: Vec<Line> = HELP_KEYS
+        .iter()
+        .map(|(key, what)| {
+            Line::from(vec![
+                Span::styled(format!(" {key:<18}"), theme.accent()),
+                Span::raw(*what),
+            ])
+        })
+        .collect();
+    lines.push(Line::raw(""));
+    let legend = |labels: &[&str]| {
+        let mut spans = vec![Span::raw(" ")];
+        for label in labels {
+            spans.push(Span::styled(
+                format!("{} {label}  ", theme::glyph_for_label(label)),
+                theme.state_label(label),
+            ));
+        }
+        Line::from(spans)
+    };
+    lines.push(legend(&[
+        "running",
+        "blocked-send",
+        "blocked-recv",
+        "selecting",
+    ]));
+    lines.push(legend(&[
+        "joining", "sleeping", "done", "panicked", "leaked",
+    ]));
+    lines.push(Line::raw(
+        " ▕██░░▏ 2/4 buffer full/capacity   ⇄ rendezvous (capacity 0)",
+    ));
+    lines.push(Line::raw(
+        " 16→12 sent→received   ⇥n ⇤n waiting to send/receive   ✕ closed",
+    ));
+    let width = 74.min(area.width);
+    let height = (lines.len() as u16 + 2).min(area.height);
+    let rect = Rect::new(
+        area.x + (area.width - width) / 2,
+        area.y + (area.height - height) / 2,
+        width,
+        height,
+    );
+    Clear.render(rect, buf);
+    Paragraph::new(lines)
+        .block(
+            Block::bordered()
+                .title(" keys ")
+                .border_style(theme.focused_border()),
+        )
+        .render(rect, buf);
+}

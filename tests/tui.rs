@@ -1,0 +1,925 @@
+//! The TUI without a terminal: keys change the state as described, and the
+//! screens render as the committed snapshots show (ratatui's `TestBackend`,
+//! buffers compared as text with insta).
+//!
+//! The rendering tests use a fixture lesson and hand-built snapshots, so
+//! they do not move when the real lessons' texts are edited.
+
+use std::time::{Duration, Instant};
+
+use chanlab::lab::{
+    ChannelKind, ChannelSnapshot, Config, Event, EventBatch, EventKind, Lab, Report, SleepReason,
+    Snapshot, StuckWorker, Totals, Verdict, WorkerSnapshot, WorkerState,
+};
+use chanlab::lessons::{self, Expect, KnobRanges, Knobs, Lesson, Outcome, Variant, VariantKind};
+use chanlab::tui::app::{Action, App, Focus, Screen};
+use chanlab::tui::{Theme, ui};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::style::Color;
+
+// ---------------------------------------------------------------- fixtures
+
+const README: &str = "# 01 Pipeline
+
+A pipeline is a chain of stages joined by channels. Each stage owns its
+output and closes it when it has nothing more to send.
+
+```text
+generate --numbers--> square#1..N --squares--> filter --filtered--> sink
+```
+
+## Go and Rust
+
+| Go | Rust |
+|---|---|
+| `close(out)` | drop the last `Sender` |
+| `for v := range in` | `for v in rx` |
+
+- each stage owns its output;
+- **count your clones**: the last `Sender` drop is the close.
+";
+
+fn fixture_main(_: &Lab, _: &Variant, _: &Knobs) -> Outcome {
+    Outcome::default()
+}
+
+static PIPELINE_VARIANTS: [Variant; 4] = [
+    Variant {
+        name: "correct",
+        kind: VariantKind::Correct,
+        summary: "every stage drops its Sender when done",
+        explains: "each channel closes when its last Sender is dropped",
+        fixed_by: None,
+        expect: Expect::Clean,
+    },
+    Variant {
+        name: "unclosed",
+        kind: VariantKind::Trap,
+        summary: "a spare clone of the `filtered` Sender is kept",
+        explains: "one Sender stays alive, so `filtered` never closes: deadlock",
+        fixed_by: Some("correct"),
+        expect: Expect::Verdict("deadlock"),
+    },
+    Variant {
+        name: "leak",
+        kind: VariantKind::Trap,
+        summary: "the sink keeps its Receiver without reading",
+        explains: "upstream stages block on full channels: leak",
+        fixed_by: Some("cancel"),
+        expect: Expect::Verdict("leak"),
+    },
+    Variant {
+        name: "cancel",
+        kind: VariantKind::Fix,
+        summary: "main closes `done`; every stage selects on it",
+        explains: "closing `done` wakes every stage at once",
+        fixed_by: None,
+        expect: Expect::Clean,
+    },
+];
+
+static PIPELINE: Lesson = Lesson {
+    number: 1,
+    slug: "pipeline",
+    title: "Pipeline",
+    summary: "generate → square → filter → sink; each stage closes its output",
+    readme: README,
+    variants: &PIPELINE_VARIANTS,
+    defaults: Knobs {
+        items: 20,
+        buffer: 4,
+        workers: 2,
+        seed: 1,
+    },
+    ranges: KnobRanges {
+        items: 2..=100,
+        buffer: 0..=16,
+        workers: 1..=3,
+    },
+    main: fixture_main,
+};
+
+static FAN_VARIANTS: [Variant; 2] = [
+    Variant {
+        name: "correct",
+        kind: VariantKind::Correct,
+        summary: "workers share the jobs; a merger collects",
+        explains: "the results channel closes after the last worker",
+        fixed_by: None,
+        expect: Expect::Clean,
+    },
+    Variant {
+        name: "unordered",
+        kind: VariantKind::Trap,
+        summary: "results are printed as they come",
+        explains: "fan-in does not keep order",
+        fixed_by: None,
+        expect: Expect::Broken,
+    },
+];
+
+static FAN: Lesson = Lesson {
+    number: 2,
+    slug: "fan-out-fan-in",
+    title: "Fan-out, fan-in",
+    summary: "spread work over N workers, merge the results",
+    readme: "# 02 Fan-out, fan-in\n\nSpread, then merge.\n",
+    variants: &FAN_VARIANTS,
+    defaults: Knobs {
+        items: 20,
+        buffer: 4,
+        workers: 4,
+        seed: 1,
+    },
+    ranges: KnobRanges {
+        items: 2..=100,
+        buffer: 0..=16,
+        workers: 1..=16,
+    },
+    main: fixture_main,
+};
+
+static FIXTURE_CATALOG: &[&Lesson] = &[&PIPELINE, &FAN];
+
+const fn trap(name: &'static str) -> Variant {
+    Variant {
+        name,
+        kind: VariantKind::Trap,
+        summary: "a classic bug",
+        explains: "it breaks",
+        fixed_by: None,
+        expect: Expect::Verdict("deadlock"),
+    }
+}
+
+static MANY_VARIANTS: [Variant; 7] = [
+    Variant {
+        name: "correct",
+        kind: VariantKind::Correct,
+        summary: "done right",
+        explains: "it holds",
+        fixed_by: None,
+        expect: Expect::Clean,
+    },
+    trap("unbounded-buffer"),
+    trap("slow-subscriber"),
+    trap("forgotten-close"),
+    trap("unordered-merge"),
+    trap("double-close-panic"),
+    trap("last-one-standing"),
+];
+
+static MANY: Lesson = Lesson {
+    number: 5,
+    slug: "broadcast",
+    title: "Broadcast",
+    summary: "one publisher, many subscribers",
+    readme: "# 05 Broadcast\n",
+    variants: &MANY_VARIANTS,
+    defaults: Knobs {
+        items: 20,
+        buffer: 4,
+        workers: 3,
+        seed: 1,
+    },
+    ranges: KnobRanges {
+        items: 2..=100,
+        buffer: 0..=16,
+        workers: 1..=8,
+    },
+    main: fixture_main,
+};
+
+fn fixture_app() -> App {
+    let mut app = App::new(FIXTURE_CATALOG, Theme::default());
+    app.on_resize(120, 40);
+    app
+}
+
+fn pipeline_app(variant: &str) -> App {
+    let mut app = fixture_app();
+    let action = app.open_lesson(&PIPELINE, PIPELINE.variant(variant), None);
+    assert_eq!(action, Action::StartRun);
+    app
+}
+
+fn key(code: KeyCode) -> KeyEvent {
+    KeyEvent::new(code, KeyModifiers::NONE)
+}
+
+fn press(app: &mut App, c: char) -> Action {
+    app.on_key(key(KeyCode::Char(c)))
+}
+
+fn worker(id: usize, name: &str, state: WorkerState) -> WorkerSnapshot {
+    WorkerSnapshot {
+        id,
+        name: name.to_owned(),
+        stage: chanlab::lab::stage_of(name).to_owned(),
+        state,
+        ops: 0,
+        external: false,
+    }
+}
+
+fn channel(
+    id: usize,
+    name: &str,
+    capacity: Option<usize>,
+    len: usize,
+    sent: u64,
+) -> ChannelSnapshot {
+    ChannelSnapshot {
+        id,
+        name: name.to_owned(),
+        capacity,
+        kind: ChannelKind::Normal,
+        len,
+        sent,
+        received: sent - len as u64,
+        senders: 1,
+        receivers: 1,
+        send_waiting: 0,
+        recv_waiting: 0,
+        closed: false,
+    }
+}
+
+fn send(channel: &str) -> WorkerState {
+    WorkerState::BlockedSend {
+        channel: channel.to_owned(),
+    }
+}
+
+fn recv(channel: &str) -> WorkerState {
+    WorkerState::BlockedRecv {
+        channel: channel.to_owned(),
+    }
+}
+
+fn totals(workers: &[WorkerSnapshot], channels: &[ChannelSnapshot]) -> Totals {
+    Totals {
+        workers: workers.len(),
+        live: workers.iter().filter(|w| !w.state.is_finished()).count(),
+        blocked: workers.iter().filter(|w| w.state.is_blocked()).count(),
+        sent: channels.iter().map(|c| c.sent).sum(),
+        received: channels.iter().map(|c| c.received).sum(),
+    }
+}
+
+fn snapshot(
+    elapsed_ms: u64,
+    workers: Vec<WorkerSnapshot>,
+    channels: Vec<ChannelSnapshot>,
+) -> Snapshot {
+    Snapshot {
+        elapsed: Duration::from_millis(elapsed_ms),
+        totals: totals(&workers, &channels),
+        workers,
+        channels,
+        verdict: None,
+        paused: false,
+        speed: 1.0,
+        finished: false,
+    }
+}
+
+/// Lesson 01 a second and a half in: generate waits on a full `numbers`,
+/// one square worker works, the other waits to send, the sink waits.
+fn mid_run(elapsed_ms: u64, done: u64) -> Snapshot {
+    let workers = vec![
+        worker(
+            0,
+            "main",
+            WorkerState::Joining {
+                worker: "sink".into(),
+            },
+        ),
+        worker(1, "generate", send("numbers")),
+        worker(2, "square#1", WorkerState::Sleeping(SleepReason::Work)),
+        worker(3, "square#2", send("squares")),
+        worker(4, "filter", WorkerState::Running),
+        worker(5, "sink", recv("filtered")),
+    ];
+    let mut numbers = channel(0, "numbers", Some(4), 4, 8 + done);
+    numbers.send_waiting = 1;
+    let mut squares = channel(1, "squares", Some(4), 2, 5 + done);
+    squares.send_waiting = 1;
+    let mut filtered = channel(2, "filtered", Some(4), 0, 2 + done / 2);
+    filtered.recv_waiting = 1;
+    snapshot(elapsed_ms, workers, vec![numbers, squares, filtered])
+}
+
+fn events(lines: &[(u64, EventKind)]) -> EventBatch {
+    EventBatch {
+        events: lines
+            .iter()
+            .enumerate()
+            .map(|(seq, (ms, kind))| Event {
+                seq: seq as u64,
+                at: Duration::from_millis(*ms),
+                kind: kind.clone(),
+            })
+            .collect(),
+        skipped: 0,
+    }
+}
+
+fn started(worker: &str) -> EventKind {
+    EventKind::Spawned {
+        worker: worker.to_owned(),
+        external: false,
+    }
+}
+
+fn blocked(worker: &str, what: &str) -> EventKind {
+    EventKind::Blocked {
+        worker: worker.to_owned(),
+        what: what.to_owned(),
+    }
+}
+
+/// Feeds a few frames so the sparkline has a history.
+fn feed_mid_run(app: &mut App) {
+    app.on_snapshot(
+        mid_run(1_300, 0),
+        events(&[
+            (0, started("main")),
+            (0, started("generate")),
+            (1, started("square#1")),
+            (1, started("square#2")),
+            (1, started("filter")),
+            (1, started("sink")),
+        ]),
+    );
+    for (i, done) in [1, 3, 4, 6].into_iter().enumerate() {
+        app.on_snapshot(mid_run(1_333 + 33 * i as u64, done), EventBatch::default());
+    }
+    app.on_snapshot(
+        mid_run(1_500, 8),
+        events(&[
+            (1_400, blocked("generate", "waits to send on `numbers`")),
+            (1_450, blocked("square#2", "waits to send on `squares`")),
+            (1_480, blocked("sink", "waits to receive on `filtered`")),
+        ]),
+    );
+}
+
+fn stuck(worker: &str, state: WorkerState, detail: &str) -> StuckWorker {
+    StuckWorker {
+        worker: worker.to_owned(),
+        state,
+        detail: detail.to_owned(),
+    }
+}
+
+fn report(outcome: Option<Outcome>, verdict: Verdict, snapshot: Snapshot) -> Report<Outcome> {
+    Report {
+        outcome,
+        verdict: Some(verdict),
+        unstoppable: Vec::new(),
+        stopped: false,
+        snapshot,
+    }
+}
+
+/// The `unclosed` trap at its end: everything went through, the sink
+/// waits on `filtered`, which a spare Sender keeps open.
+fn deadlock_report() -> Report<Outcome> {
+    let workers = vec![
+        worker(
+            0,
+            "main",
+            WorkerState::Joining {
+                worker: "sink".into(),
+            },
+        ),
+        worker(1, "generate", WorkerState::Done),
+        worker(2, "square#1", WorkerState::Done),
+        worker(3, "square#2", WorkerState::Done),
+        worker(4, "filter", WorkerState::Done),
+        worker(5, "sink", recv("filtered")),
+    ];
+    let mut numbers = channel(0, "numbers", Some(4), 0, 20);
+    numbers.closed = true;
+    numbers.senders = 0;
+    let mut squares = channel(1, "squares", Some(4), 0, 20);
+    squares.closed = true;
+    squares.senders = 0;
+    let mut filtered = channel(2, "filtered", Some(4), 0, 10);
+    filtered.recv_waiting = 1;
+    let mut snap = snapshot(1_700, workers, vec![numbers, squares, filtered]);
+    let verdict = Verdict::Deadlock {
+        stuck: vec![
+            stuck(
+                "main",
+                WorkerState::Joining {
+                    worker: "sink".into(),
+                },
+                "waits for `sink` to finish",
+            ),
+            stuck(
+                "sink",
+                recv("filtered"),
+                "waits to receive on `filtered` (0/4, 1 sender alive)",
+            ),
+        ],
+    };
+    snap.verdict = Some(verdict.clone());
+    snap.finished = true;
+    let outcome = Outcome {
+        items_in: 20,
+        items_out: 0,
+        ..Outcome::default()
+    };
+    report(Some(outcome), verdict, snap)
+}
+
+/// The `leak` trap at its end: main returned with filter blocked on a full
+/// `filtered` and the sink busy elsewhere.
+fn leak_report() -> Report<Outcome> {
+    let leaked = |state: WorkerState| WorkerState::Leaked {
+        was: Box::new(state),
+    };
+    let workers = vec![
+        worker(0, "main", WorkerState::Done),
+        worker(1, "generate", WorkerState::Done),
+        worker(2, "square#1", WorkerState::Done),
+        worker(3, "square#2", WorkerState::Done),
+        worker(4, "filter", leaked(send("filtered"))),
+        worker(5, "sink", leaked(WorkerState::Sleeping(SleepReason::Work))),
+    ];
+    let mut numbers = channel(0, "numbers", Some(4), 0, 20);
+    numbers.closed = true;
+    let mut squares = channel(1, "squares", Some(4), 1, 20);
+    squares.closed = true;
+    let mut filtered = channel(2, "filtered", Some(4), 4, 9);
+    filtered.send_waiting = 1;
+    let mut results = channel(3, "results", Some(1), 0, 1);
+    results.closed = true;
+    let mut snap = snapshot(1_900, workers, vec![numbers, squares, filtered, results]);
+    let verdict = Verdict::Leak {
+        leaked: vec![
+            stuck(
+                "filter",
+                send("filtered"),
+                "waits to send on `filtered` (4/4 full, 1 receiver alive)",
+            ),
+            stuck(
+                "sink",
+                WorkerState::Sleeping(SleepReason::Work),
+                "is still working",
+            ),
+        ],
+    };
+    snap.verdict = Some(verdict.clone());
+    snap.finished = true;
+    let outcome = Outcome {
+        items_in: 20,
+        items_out: 5,
+        notes: vec!["the sink stopped on purpose after 5 of 10 items".into()],
+        ..Outcome::default()
+    };
+    report(Some(outcome), verdict, snap)
+}
+
+fn draw(app: &App, width: u16, height: u16) -> Buffer {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test backend");
+    terminal.draw(|frame| ui::render(app, frame)).expect("draw");
+    terminal.backend().buffer().clone()
+}
+
+/// The buffer as text, one line per row, trailing blanks trimmed.
+fn text(buffer: &Buffer) -> String {
+    let width = buffer.area.width as usize;
+    let mut out = String::new();
+    for row in buffer.content.chunks(width) {
+        let line: String = row.iter().map(ratatui::buffer::Cell::symbol).collect();
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn screen(app: &App, width: u16, height: u16) -> String {
+    text(&draw(app, width, height))
+}
+
+fn pipeline_wide(app: &mut App) -> String {
+    app.on_resize(200, 50);
+    screen(app, 200, 50)
+}
+
+// ------------------------------------------------------------------ smoke
+
+/// The real catalog, end to end without a terminal: open lesson 01, run it
+/// fast, feed its snapshots and report to the app, draw every frame.
+#[test]
+fn smoke() {
+    let mut app = App::new(lessons::catalog(), Theme::default()).with_speed(10.0);
+    app.on_resize(120, 40);
+    assert!(screen(&app, 120, 40).contains("Pipeline"));
+    assert_eq!(app.on_key(key(KeyCode::Enter)), Action::StartRun);
+    assert_eq!(app.screen(), Screen::Lesson);
+    let request = app.run_request().expect("a lesson is open");
+    let config = Config {
+        speed: request.speed,
+        ..Config::default()
+    };
+    let run = request.lesson.start(request.variant, request.knobs, config);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut next = 0;
+    while !run.is_finished() && Instant::now() < deadline {
+        let batch = run.lab().events_since(next);
+        next = batch.events.last().map_or(next, |e| e.seq + 1);
+        app.on_snapshot(run.lab().snapshot(), batch);
+        let _ = screen(&app, 120, 40);
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(run.is_finished(), "lesson 01 finishes at 10x within 20 s");
+    let batch = run.lab().events_since(next);
+    app.on_finished(run.wait(), batch);
+    let shown = screen(&app, 120, 40);
+    assert!(shown.contains("generate"), "{shown}");
+    assert!(shown.contains("sink"), "{shown}");
+    assert!(shown.contains("finished clean"), "{shown}");
+}
+
+// ------------------------------------------------------- keys → state
+
+#[test]
+fn list_moves_opens_and_quits() {
+    let mut app = fixture_app();
+    assert_eq!(app.screen(), Screen::List);
+    app.on_key(key(KeyCode::Up));
+    assert_eq!(app.selected(), 0, "stops at the top");
+    app.on_key(key(KeyCode::Down));
+    app.on_key(key(KeyCode::Down));
+    assert_eq!(app.selected(), 1, "stops at the bottom");
+    assert_eq!(app.on_key(key(KeyCode::Enter)), Action::StartRun);
+    assert_eq!(app.screen(), Screen::Lesson);
+    assert_eq!(app.lesson().map(|v| v.lesson.number), Some(2));
+    assert_eq!(press(&mut app, 'q'), Action::StopRun, "q goes back first");
+    assert_eq!(app.screen(), Screen::List);
+    assert!(!app.should_quit());
+    assert_eq!(app.on_key(key(KeyCode::Esc)), Action::Quit, "then quits");
+    assert!(app.should_quit());
+}
+
+#[test]
+fn digits_open_a_lesson_by_number() {
+    let mut app = fixture_app();
+    assert_eq!(press(&mut app, '2'), Action::StartRun);
+    assert_eq!(app.lesson().map(|v| v.lesson.slug), Some("fan-out-fan-in"));
+    let mut app = fixture_app();
+    assert_eq!(press(&mut app, '7'), Action::None);
+    assert!(
+        app.status()
+            .is_some_and(|s| s.warning && s.text.contains("no lesson 7"))
+    );
+}
+
+#[test]
+fn ctrl_c_quits_from_anywhere() {
+    let mut app = pipeline_app("correct");
+    press(&mut app, '?');
+    let action = app.on_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
+    assert_eq!(action, Action::Quit);
+    assert!(app.should_quit());
+}
+
+#[test]
+fn help_opens_and_closes_without_leaving_the_lesson() {
+    let mut app = pipeline_app("correct");
+    press(&mut app, '?');
+    assert!(app.help());
+    assert_eq!(
+        press(&mut app, 't'),
+        Action::None,
+        "keys wait while help shows"
+    );
+    assert_eq!(app.on_key(key(KeyCode::Esc)), Action::None);
+    assert!(!app.help());
+    assert_eq!(app.screen(), Screen::Lesson);
+}
+
+#[test]
+fn space_pauses_and_s_steps_only_while_paused() {
+    let mut app = pipeline_app("correct");
+    assert_eq!(
+        press(&mut app, 's'),
+        Action::SetPaused(true),
+        "s pauses a running run first"
+    );
+    assert!(app.paused());
+    assert_eq!(press(&mut app, 's'), Action::Step);
+    assert_eq!(press(&mut app, ' '), Action::SetPaused(false));
+    assert!(!app.paused());
+    assert_eq!(press(&mut app, ' '), Action::SetPaused(true));
+}
+
+#[test]
+fn pause_and_step_refuse_once_the_run_is_over() {
+    let mut app = pipeline_app("unclosed");
+    app.on_finished(deadlock_report(), EventBatch::default());
+    assert_eq!(press(&mut app, ' '), Action::None);
+    assert!(
+        app.status()
+            .is_some_and(|s| s.warning && s.text.contains("r runs it again"))
+    );
+    assert_eq!(press(&mut app, 's'), Action::None);
+    assert_eq!(press(&mut app, 'r'), Action::StartRun);
+}
+
+#[test]
+fn speed_steps_between_a_tenth_and_ten() {
+    let mut app = pipeline_app("correct");
+    assert_eq!(press(&mut app, '+'), Action::SetSpeed(2.0));
+    for _ in 0..10 {
+        press(&mut app, '+');
+    }
+    assert!((app.speed() - 10.0).abs() < 1e-9);
+    assert_eq!(press(&mut app, '+'), Action::None, "10x is the top");
+    for _ in 0..20 {
+        press(&mut app, '-');
+    }
+    assert!((app.speed() - 0.1).abs() < 1e-9);
+    assert_eq!(press(&mut app, '-'), Action::None, "0.1x is the bottom");
+    let app = App::new(FIXTURE_CATALOG, Theme::default()).with_speed(500.0);
+    assert!(
+        (app.speed() - 10.0).abs() < 1e-9,
+        "a launch speed is clamped"
+    );
+}
+
+#[test]
+fn t_cycles_every_variant_and_restarts() {
+    let mut app = pipeline_app("correct");
+    let mut seen = Vec::new();
+    for _ in 0..4 {
+        assert_eq!(press(&mut app, 't'), Action::StartRun);
+        seen.push(app.lesson().map(|v| v.variant.name).unwrap_or_default());
+    }
+    assert_eq!(seen, ["unclosed", "leak", "cancel", "correct"]);
+    assert_eq!(press(&mut app, 'T'), Action::StartRun);
+    assert_eq!(app.lesson().map(|v| v.variant.name), Some("cancel"));
+    assert!(app.status().is_some_and(|s| s.text.contains("fix cancel")));
+}
+
+#[test]
+fn knobs_change_within_the_lesson_ranges_and_restart() {
+    let mut app = pipeline_app("correct");
+    let knobs = |app: &App| app.lesson().map(|v| v.knobs).expect("lesson open");
+    assert_eq!(press(&mut app, 'W'), Action::StartRun);
+    assert_eq!(knobs(&app).workers, 3);
+    assert!(
+        app.status()
+            .is_some_and(|s| s.text == "workers 2 → 3: run restarted")
+    );
+    assert_eq!(
+        press(&mut app, 'W'),
+        Action::None,
+        "3 is this lesson's maximum"
+    );
+    assert!(app.status().is_some_and(|s| s.warning));
+    press(&mut app, 'w');
+    press(&mut app, 'w');
+    assert_eq!(knobs(&app).workers, 1);
+    assert_eq!(press(&mut app, 'w'), Action::None);
+
+    for _ in 0..4 {
+        press(&mut app, 'b');
+    }
+    assert_eq!(knobs(&app).buffer, 0, "down to a rendezvous");
+    assert_eq!(press(&mut app, 'b'), Action::None);
+    for _ in 0..9 {
+        press(&mut app, 'B');
+    }
+    assert_eq!(knobs(&app).buffer, 16, "one at a time to 8, then doubling");
+    assert_eq!(
+        press(&mut app, 'B'),
+        Action::None,
+        "16 is this lesson's maximum"
+    );
+    assert!(app.status().is_some_and(|s| s.warning));
+}
+
+#[test]
+fn a_restart_forgets_the_old_run() {
+    let mut app = pipeline_app("unclosed");
+    app.on_finished(deadlock_report(), EventBatch::default());
+    assert!(app.lesson().is_some_and(|v| v.live.verdict().is_some()));
+    press(&mut app, 'r');
+    let view = app.lesson().expect("lesson open");
+    assert!(view.live.snapshot.is_none() && view.live.finished.is_none());
+}
+
+#[test]
+fn tab_moves_focus_and_arrows_scroll_the_focused_pane() {
+    let mut app = pipeline_app("correct");
+    app.on_resize(80, 24);
+    assert_eq!(app.focus(), Focus::Text);
+    app.on_key(key(KeyCode::Down));
+    app.on_key(key(KeyCode::Down));
+    assert_eq!(app.lesson().map(|v| v.text_scroll), Some(2));
+    app.on_key(key(KeyCode::End));
+    let view = app.lesson().expect("lesson open");
+    let end = view.text_scroll;
+    assert!(
+        end > 2 && end < view.readme_rows,
+        "end {end} of {}",
+        view.readme_rows
+    );
+    app.on_key(key(KeyCode::PageDown));
+    assert_eq!(
+        app.lesson().map(|v| v.text_scroll),
+        Some(end),
+        "clamped at the end"
+    );
+    app.on_key(key(KeyCode::PageUp));
+    assert!(app.lesson().is_some_and(|v| v.text_scroll < end));
+
+    app.on_key(key(KeyCode::Tab));
+    assert_eq!(app.focus(), Focus::Run);
+    feed_mid_run(&mut app);
+    app.on_key(key(KeyCode::Up));
+    assert_eq!(
+        app.lesson().map(|v| v.events_scroll),
+        Some(1),
+        "back one event"
+    );
+    app.on_key(key(KeyCode::End));
+    assert_eq!(
+        app.lesson().map(|v| v.events_scroll),
+        Some(0),
+        "follows the newest"
+    );
+}
+
+#[test]
+fn snapshots_feed_the_throughput_and_the_events() {
+    let mut app = pipeline_app("correct");
+    feed_mid_run(&mut app);
+    let live = &app.lesson().expect("lesson open").live;
+    assert_eq!(live.events.len(), 9);
+    assert_eq!(live.throughput.len(), 6);
+    assert!(live.throughput.iter().skip(1).all(|&d| d > 0));
+    assert!(live.rate > 0.0);
+    assert_eq!(live.peaks.get("numbers"), Some(&4));
+}
+
+// --------------------------------------------------------------- screens
+
+#[test]
+fn renders_the_lesson_list() {
+    let mut app = fixture_app();
+    app.on_key(key(KeyCode::Down));
+    insta::assert_snapshot!("list", screen(&app, 100, 24));
+}
+
+#[test]
+fn renders_a_lesson_mid_run() {
+    let mut app = pipeline_app("correct");
+    feed_mid_run(&mut app);
+    insta::assert_snapshot!("lesson_mid_run", screen(&app, 120, 40));
+}
+
+#[test]
+fn renders_a_lesson_mid_run_at_80x24() {
+    let mut app = pipeline_app("correct");
+    app.on_resize(80, 24);
+    feed_mid_run(&mut app);
+    insta::assert_snapshot!("lesson_mid_run_80x24", screen(&app, 80, 24));
+}
+
+#[test]
+fn renders_a_deadlock_verdict() {
+    let mut app = pipeline_app("unclosed");
+    feed_mid_run(&mut app);
+    app.on_finished(
+        deadlock_report(),
+        events(&[(
+            1_700,
+            EventKind::Verdict {
+                headline: "deadlock: all workers are asleep".into(),
+            },
+        )]),
+    );
+    // Wide enough for the banner's first line to stay on one row.
+    let wide = pipeline_wide(&mut app);
+    assert!(wide.contains(
+        "deadlock: all workers are asleep — sink waits to receive on `filtered` (0/4, 1 sender alive)"
+    ), "{wide}");
+    assert!(wide.contains("· main waits for `sink` to finish"), "{wide}");
+    app.on_resize(120, 40);
+    insta::assert_snapshot!("deadlock", screen(&app, 120, 40));
+}
+
+#[test]
+fn renders_a_leak_verdict() {
+    let mut app = pipeline_app("leak");
+    feed_mid_run(&mut app);
+    app.on_finished(leak_report(), EventBatch::default());
+    let shown = screen(&app, 120, 40);
+    assert!(shown.contains("leak: main returned while 2 workers still alive"));
+    assert!(shown.contains("⊘ filter"), "leaked workers are marked");
+    insta::assert_snapshot!("leak", shown);
+}
+
+#[test]
+fn renders_the_help_overlay() {
+    let mut app = pipeline_app("correct");
+    feed_mid_run(&mut app);
+    press(&mut app, '?');
+    insta::assert_snapshot!("help", screen(&app, 80, 24));
+}
+
+#[test]
+fn renders_too_small() {
+    let app = pipeline_app("correct");
+    let shown = screen(&app, 79, 24);
+    assert!(shown.contains("terminal too small (need 80×24)"));
+    insta::assert_snapshot!("too_small", shown);
+    assert!(screen(&app, 80, 23).contains("terminal too small"));
+}
+
+#[test]
+fn the_variant_bar_keeps_the_active_variant_in_view() {
+    let mut app = fixture_app();
+    app.on_resize(80, 24);
+    app.open_lesson(&MANY, None, None);
+    let bar = |app: &App| {
+        screen(app, 80, 24)
+            .lines()
+            .nth(1)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(bar(&app).contains("[correct]"), "{}", bar(&app));
+    for _ in 0..6 {
+        press(&mut app, 't');
+        let name = app.lesson().map(|v| v.variant.name).unwrap_or_default();
+        let shown = bar(&app);
+        assert!(shown.contains(&format!("[trap: {name}]")), "{shown}");
+    }
+    assert!(bar(&app).contains(" variant … "), "{}", bar(&app));
+}
+
+#[test]
+fn hundreds_of_workers_collapse_into_counts_per_state() {
+    let mut app = pipeline_app("correct");
+    let mut workers = vec![worker(
+        0,
+        "main",
+        WorkerState::Joining {
+            worker: "sink".into(),
+        },
+    )];
+    for i in 1..=300 {
+        let state = match i % 3 {
+            0 => WorkerState::Running,
+            1 => send("squares"),
+            _ => recv("numbers"),
+        };
+        workers.push(worker(i, &format!("square#{i}"), state));
+    }
+    workers.push(worker(301, "sink", recv("squares")));
+    let channels = vec![
+        channel(0, "numbers", Some(4), 0, 10),
+        channel(1, "squares", Some(4), 4, 10),
+    ];
+    app.on_snapshot(snapshot(500, workers, channels), EventBatch::default());
+    let shown = screen(&app, 120, 40);
+    assert!(shown.contains("square ×300"), "{shown}");
+    assert!(shown.contains("▶ 100 running"), "{shown}");
+    assert!(shown.contains("⇥ 100 blocked-send"), "{shown}");
+    assert!(shown.contains("⇤ 100 blocked-recv"), "{shown}");
+    assert!(
+        !shown.contains("square#300"),
+        "no per-worker cells: {shown}"
+    );
+}
+
+#[test]
+fn no_color_keeps_glyphs_and_drops_colours() {
+    let mut app = App::new(FIXTURE_CATALOG, Theme { color: false });
+    app.on_resize(120, 40);
+    app.open_lesson(&PIPELINE, PIPELINE.variant("unclosed"), None);
+    feed_mid_run(&mut app);
+    app.on_finished(deadlock_report(), EventBatch::default());
+    let buffer = draw(&app, 120, 40);
+    let coloured = buffer
+        .content
+        .iter()
+        .filter(|c| c.fg != Color::Reset || c.bg != Color::Reset)
+        .count();
+    assert_eq!(coloured, 0, "no cell has a colour");
+    let shown = text(&buffer);
+    assert!(
+        shown.contains("⇤ sink") && shown.contains("✓ generate"),
+        "{shown}"
+    );
+}
