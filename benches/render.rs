@@ -75,6 +75,8 @@ fn big_snapshot(tick: u64) -> Snapshot {
             send_waiting: 16,
             recv_waiting: 16,
             closed: false,
+            sender_stages: vec![format!("stage{c}")],
+            receiver_stages: vec![format!("stage{}", c + 1)],
         })
         .collect();
     Snapshot {

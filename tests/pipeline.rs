@@ -71,3 +71,40 @@ fn cancel_ends_every_worker() {
 fn every_variant_meets_its_expectation() {
     assert_every_variant_meets_its_expectation(&LESSON);
 }
+
+#[test]
+fn the_snapshot_names_the_stages_on_each_end_of_a_channel() {
+    let report = run("correct");
+    let ends = |name: &str| {
+        let ch = report
+            .snapshot
+            .channels
+            .iter()
+            .find(|c| c.name == name)
+            .expect("channel exists");
+        (ch.sender_stages.clone(), ch.receiver_stages.clone())
+    };
+    assert_eq!(
+        ends("numbers"),
+        (vec!["generate".into()], vec!["square".into()])
+    );
+    assert_eq!(
+        ends("squares"),
+        (vec!["square".into()], vec!["filter".into()])
+    );
+    assert_eq!(
+        ends("filtered"),
+        (vec!["filter".into()], vec!["sink".into()])
+    );
+    let square_ops: u64 = report
+        .snapshot
+        .workers
+        .iter()
+        .filter(|w| w.stage == "square")
+        .map(|w| w.ops)
+        .sum();
+    assert_eq!(
+        square_ops, 40,
+        "20 received and 20 sent by the square workers"
+    );
+}

@@ -245,6 +245,8 @@ fn channel(
         send_waiting: 0,
         recv_waiting: 0,
         closed: false,
+        sender_stages: Vec::new(),
+        receiver_stages: Vec::new(),
     }
 }
 
@@ -335,10 +337,10 @@ fn started(worker: &str) -> EventKind {
     }
 }
 
-fn blocked(worker: &str, what: &str) -> EventKind {
+fn blocked(worker: &str, state: WorkerState) -> EventKind {
     EventKind::Blocked {
         worker: worker.to_owned(),
-        what: what.to_owned(),
+        state,
     }
 }
 
@@ -361,9 +363,9 @@ fn feed_mid_run(app: &mut App) {
     app.on_snapshot(
         mid_run(1_500, 8),
         events(&[
-            (1_400, blocked("generate", "waits to send on `numbers`")),
-            (1_450, blocked("square#2", "waits to send on `squares`")),
-            (1_480, blocked("sink", "waits to receive on `filtered`")),
+            (1_400, blocked("generate", send("numbers"))),
+            (1_450, blocked("square#2", send("squares"))),
+            (1_480, blocked("sink", recv("filtered"))),
         ]),
     );
 }

@@ -7,6 +7,8 @@ use std::fmt;
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
+use super::snapshot::WorkerState;
+
 /// Something notable that happened in a run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EventKind {
@@ -17,12 +19,12 @@ pub enum EventKind {
         /// True for a thread the lab did not spawn.
         external: bool,
     },
-    /// A worker started waiting; `what` says on what.
+    /// A worker started waiting.
     Blocked {
         /// Its name.
         worker: String,
-        /// "waits to send on `squares`".
-        what: String,
+        /// On what: its state as it started waiting.
+        state: WorkerState,
     },
     /// A worker returned.
     Finished {
@@ -82,7 +84,7 @@ impl fmt::Display for EventKind {
             } => {
                 write!(f, "{worker} (a thread outside the lab) joined")
             }
-            Self::Blocked { worker, what } => write!(f, "{worker} {what}"),
+            Self::Blocked { worker, state } => write!(f, "{worker} {state}"),
             Self::Finished { worker } => write!(f, "{worker} finished"),
             Self::Panicked { worker, message } => write!(f, "{worker} panicked: {message}"),
             Self::Closed {

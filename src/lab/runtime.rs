@@ -424,9 +424,12 @@ impl Core {
         }
         let mut reg = self.reg();
         reg.workers[worker].activity = Activity::Waiting { wait, deadline };
-        let what = public_state(&reg, worker).to_string();
+        let state = public_state(&reg, worker);
         let name = reg.workers[worker].name.to_string();
-        self.log(EventKind::Blocked { worker: name, what });
+        self.log(EventKind::Blocked {
+            worker: name,
+            state,
+        });
         if deadline.is_none() {
             self.check_deadlock(&mut reg);
         }
@@ -725,19 +728,39 @@ impl Core {
         let finished = reg.finished;
         drop(reg);
 
-        let mut by_owner = Vec::new();
         let mut totals = Totals {
             workers: workers.len(),
             live,
             ..Totals::default()
         };
+        // Thread number -> worker, to credit operations and name the stages
+        // on each end of a channel.
+        let worker_of = |thread: u64| workers.iter().position(|(_, t)| *t == thread);
+        let mut credits: Vec<(usize, u64)> = Vec::new();
         let channels = channels
             .iter()
             .map(|c| {
                 let t = c.totals();
-                c.ops_by_owner(&mut by_owner);
                 totals.sent += t.sent;
                 totals.received += t.received;
+                let mut users: Vec<(usize, End)> = Vec::new();
+                for (thread, end, ops) in c.ops_by_owner() {
+                    if let Some(w) = worker_of(thread) {
+                        credits.push((w, ops));
+                        users.push((w, end));
+                    }
+                }
+                users.sort_unstable_by_key(|(w, _)| *w);
+                let stages_on = |side: End| {
+                    let mut stages: Vec<String> = Vec::new();
+                    for (w, end) in &users {
+                        let stage = &workers[*w].0.stage;
+                        if *end == side && !stages.contains(stage) {
+                            stages.push(stage.clone());
+                        }
+                    }
+                    stages
+                };
                 let senders = c.senders.load(Ordering::SeqCst);
                 let receivers = c.receivers.load(Ordering::SeqCst);
                 ChannelSnapshot {
@@ -753,13 +776,13 @@ impl Core {
                     send_waiting: c.send_waiting.load(Ordering::SeqCst),
                     recv_waiting: c.recv_waiting.load(Ordering::SeqCst),
                     closed: c.kind == ChannelKind::Normal && (senders == 0 || receivers == 0),
+                    sender_stages: stages_on(End::Send),
+                    receiver_stages: stages_on(End::Recv),
                 }
             })
             .collect();
-        for (w, thread) in &mut workers {
-            if let Some((_, ops)) = by_owner.iter().find(|(o, _)| o == thread) {
-                w.ops += ops;
-            }
+        for (w, ops) in credits {
+            workers[w].0.ops += ops;
         }
         totals.blocked = workers.iter().filter(|(w, _)| w.state.is_blocked()).count();
         Snapshot {

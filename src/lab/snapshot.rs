@@ -173,6 +173,11 @@ pub struct ChannelSnapshot {
     pub recv_waiting: usize,
     /// True once every Sender or every Receiver is gone.
     pub closed: bool,
+    /// Stages whose workers have sent on it, in spawn order: where the
+    /// channel's items come from.
+    pub sender_stages: Vec<String>,
+    /// Stages whose workers have received from it: where its items go.
+    pub receiver_stages: Vec<String>,
 }
 
 /// Sums over the whole run.

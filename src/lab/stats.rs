@@ -58,8 +58,8 @@ struct Handles {
     receivers: Vec<Arc<HandleCounter>>,
     retired_sent: u64,
     retired_received: u64,
-    /// Ops per owner thread from handles already dropped.
-    retired_by_owner: Vec<(u64, u64)>,
+    /// Ops per (owner thread, end) from handles already dropped.
+    retired_by_owner: Vec<(u64, End, u64)>,
 }
 
 /// Which end of a channel a handle is.
@@ -145,10 +145,10 @@ impl ChannelStats {
             match handles
                 .retired_by_owner
                 .iter_mut()
-                .find(|(o, _)| *o == owner)
+                .find(|(o, e, _)| *o == owner && *e == end)
             {
-                Some((_, ops)) => *ops += count,
-                None => handles.retired_by_owner.push((owner, count)),
+                Some((_, _, ops)) => *ops += count,
+                None => handles.retired_by_owner.push((owner, end, count)),
             }
         }
         let (list, retired, live) = match end {
@@ -182,23 +182,31 @@ impl ChannelStats {
         }
     }
 
-    /// Adds each owner thread's operations on this channel into `out`.
-    pub(crate) fn ops_by_owner(&self, out: &mut Vec<(u64, u64)>) {
+    /// Each thread that has used this channel, with the end it used and
+    /// how many operations it completed there (dropped handles included).
+    pub(crate) fn ops_by_owner(&self) -> Vec<(u64, End, u64)> {
         let handles = self.handles();
         let live = handles
             .senders
             .iter()
-            .chain(&handles.receivers)
-            .map(|c| (c.owner(), c.count()));
-        for (owner, ops) in live.chain(handles.retired_by_owner.iter().copied()) {
+            .map(|c| (c.owner(), End::Send, c.count()))
+            .chain(
+                handles
+                    .receivers
+                    .iter()
+                    .map(|c| (c.owner(), End::Recv, c.count())),
+            );
+        let mut out: Vec<(u64, End, u64)> = Vec::new();
+        for (owner, end, ops) in live.chain(handles.retired_by_owner.iter().copied()) {
             if owner == 0 || ops == 0 {
                 continue;
             }
-            match out.iter_mut().find(|(o, _)| *o == owner) {
-                Some((_, total)) => *total += ops,
-                None => out.push((owner, ops)),
+            match out.iter_mut().find(|(o, e, _)| *o == owner && *e == end) {
+                Some((_, _, total)) => *total += ops,
+                None => out.push((owner, end, ops)),
             }
         }
+        out
     }
 
     /// Messages that are in the channel now, as far as the counters know.

@@ -2,11 +2,11 @@
 //! in data-flow order, each channel in the gap between the stage that feeds
 //! it and the stage that drains it.
 //!
-//! A snapshot does not say who sends on which channel; the view learns it
-//! from what workers wait on (states and `Blocked` events) and keeps what it
-//! learned across restarts of the same variant, so the picture settles after
-//! the first run. Until a channel is placed that way it goes by creation
-//! order, which is data-flow order for a pipeline written top to bottom.
+//! A snapshot names the stages that have sent on and received from each
+//! channel; the view also learns from what workers wait on (states and
+//! `Blocked` events), and keeps what it learned across restarts of the same
+//! variant. A channel nobody has used yet goes by creation order, which is
+//! data-flow order for a pipeline written top to bottom.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -38,20 +38,25 @@ impl FlowLinks {
         }
     }
 
-    /// Records every worker's state in a snapshot.
+    /// Records every worker's state and every channel's users in a snapshot.
     pub fn learn_snapshot(&mut self, snapshot: &Snapshot) {
         for worker in &snapshot.workers {
             self.learn_state(&worker.stage, &worker.state);
+        }
+        for channel in &snapshot.channels {
+            for stage in &channel.sender_stages {
+                self.note(stage, &channel.name, true);
+            }
+            for stage in &channel.receiver_stages {
+                self.note(stage, &channel.name, false);
+            }
         }
     }
 
     /// Records a `Blocked` event: it catches waits shorter than a frame.
     pub fn learn_event(&mut self, event: &EventKind) {
-        if let EventKind::Blocked { worker, what } = event {
-            let stage = stage_of(worker).to_owned();
-            for (channel, send) in parse_wait(what) {
-                self.note(&stage, &channel, send);
-            }
+        if let EventKind::Blocked { worker, state } = event {
+            self.learn_state(stage_of(worker), state);
         }
     }
 
@@ -85,34 +90,6 @@ impl FlowLinks {
             .flatten()
             .map(String::as_str)
     }
-}
-
-/// Reads the channels out of a wait description (the `Display` of a
-/// [`WorkerState`]): "waits to send on `x`", "waits to receive on `x`",
-/// "waits in select on `a` (send), `b` (recv)".
-#[must_use]
-pub fn parse_wait(what: &str) -> Vec<(String, bool)> {
-    let quoted = |rest: &str| rest.split_once('`').map(|(name, _)| name.to_owned());
-    if let Some(rest) = what.strip_prefix("waits to send on `") {
-        return quoted(rest).map(|c| (c, true)).into_iter().collect();
-    }
-    if let Some(rest) = what.strip_prefix("waits to receive on `") {
-        return quoted(rest).map(|c| (c, false)).into_iter().collect();
-    }
-    let Some(mut rest) = what.strip_prefix("waits in select on ") else {
-        return Vec::new();
-    };
-    let mut arms = Vec::new();
-    while let Some(start) = rest.find('`') {
-        let after = &rest[start + 1..];
-        let Some((name, tail)) = after.split_once('`') else {
-            break;
-        };
-        let send = tail.trim_start().starts_with("(send)");
-        arms.push((name.to_owned(), send));
-        rest = tail;
-    }
-    arms
 }
 
 /// The workers of one stage (`square#1`, `square#2` → stage `square`).
@@ -230,21 +207,35 @@ fn place_channels<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lab::SelectArm;
 
     #[test]
-    fn parses_the_wait_texts() {
-        assert_eq!(
-            parse_wait("waits to send on `squares`"),
-            vec![("squares".into(), true)]
+    fn learns_links_from_waits_and_events() {
+        let mut links = FlowLinks::default();
+        links.learn_event(&EventKind::Blocked {
+            worker: "square#2".into(),
+            state: WorkerState::BlockedSend {
+                channel: "squares".into(),
+            },
+        });
+        links.learn_state(
+            "filter",
+            &WorkerState::Selecting {
+                arms: vec![
+                    SelectArm {
+                        channel: "squares".into(),
+                        send: false,
+                    },
+                    SelectArm {
+                        channel: "done".into(),
+                        send: false,
+                    },
+                ],
+            },
         );
-        assert_eq!(
-            parse_wait("waits to receive on `filtered` (0/4, 1 sender alive)"),
-            vec![("filtered".into(), false)]
-        );
-        assert_eq!(
-            parse_wait("waits in select on `out` (send), `done` (recv)"),
-            vec![("out".into(), true), ("done".into(), false)]
-        );
-        assert!(parse_wait("waits for `sink` to finish").is_empty());
+        assert_eq!(links.senders("squares").collect::<Vec<_>>(), ["square"]);
+        assert_eq!(links.receivers("squares").collect::<Vec<_>>(), ["filter"]);
+        assert_eq!(links.receivers("done").collect::<Vec<_>>(), ["filter"]);
+        assert_eq!(links.senders("done").count(), 0);
     }
 }
