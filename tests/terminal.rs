@@ -239,3 +239,33 @@ fn child_of(pid: &str) -> Option<String> {
         std::thread::sleep(POLL);
     }
 }
+
+/// A closed terminal (window shut, tmux pane killed) ends chanlab: it must
+/// not stay behind spinning on a dead tty (crossterm issue #793).
+#[test]
+fn closing_the_terminal_ends_chanlab() {
+    let Some(tmux) = Tmux::start("hangup") else {
+        return;
+    };
+    tmux.wait_for("$");
+    tmux.send(&[&format!("{} run 1", binary()), "Enter"]);
+    tmux.wait_until("the lesson view", |s| s.contains("live run"));
+    let shell = tmux.pane("#{pane_pid}");
+    let Some(pid) = child_of(&shell) else {
+        println!("SKIPPED: cannot find chanlab's pid under the shell (pid {shell}) in /proc");
+        return;
+    };
+    let _ = tmux.run(&["kill-server"]);
+    let deadline = Instant::now() + PATIENCE;
+    while Path::new(&format!("/proc/{pid}")).exists() {
+        let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        if state.split_whitespace().nth(2) == Some("Z") {
+            break; // exited; only its (orphaned) zombie entry is left
+        }
+        assert!(
+            Instant::now() < deadline,
+            "chanlab (pid {pid}) still runs {PATIENCE:?} after its terminal closed"
+        );
+        std::thread::sleep(POLL);
+    }
+}

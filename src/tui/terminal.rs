@@ -81,26 +81,81 @@ fn event_loop(
             next_frame = now + if runner.is_live() { FRAME } else { IDLE_FRAME };
         }
         let timeout = next_frame.saturating_duration_since(Instant::now());
-        if !event::poll(timeout)? {
-            continue;
+        if wait_for_input(timeout) == Input::Gone {
+            return Ok(()); // the terminal hung up: nobody is left to draw for
         }
-        match event::read()? {
-            Event::Key(key) => {
-                let action = app.on_key(key);
-                runner.apply(action, app);
-                if !app.should_quit() {
-                    // Answer the key at once; the next snapshot comes on time.
-                    terminal.draw(|frame| ui::render(app, frame))?;
-                }
-            }
-            Event::Resize(width, height) => {
-                app.on_resize(width, height);
-                terminal.autoresize()?;
-                terminal.draw(|frame| ui::render(app, frame))?;
-            }
-            _ => {}
+        // Ask crossterm only with a zero timeout: once the terminal is gone
+        // its poll would spin forever (crossterm issue #793).
+        while event::poll(Duration::ZERO)? {
+            handle(event::read()?, app, terminal, runner)?;
         }
     }
+}
+
+/// Answers one terminal event.
+fn handle(
+    event: Event,
+    app: &mut App,
+    terminal: &mut Terminal<CrosstermBackend<Stdout>>,
+    runner: &mut Runner,
+) -> io::Result<()> {
+    match event {
+        Event::Key(key) => {
+            let action = app.on_key(key);
+            runner.apply(action, app);
+            if !app.should_quit() {
+                // Answer the key at once; the next snapshot comes on time.
+                terminal.draw(|frame| ui::render(app, frame))?;
+            }
+        }
+        Event::Resize(width, height) => {
+            app.on_resize(width, height);
+            terminal.autoresize()?;
+            terminal.draw(|frame| ui::render(app, frame))?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// What waiting on the terminal's input found.
+#[derive(Debug, PartialEq, Eq)]
+enum Input {
+    /// Input may be there, or the wait timed out: ask crossterm.
+    Maybe,
+    /// The terminal hung up (its window closed, its tmux pane killed).
+    Gone,
+}
+
+/// Waits up to `timeout` for input on stdin, watching for a hang-up.
+/// (Resize events reach crossterm through a signal, not stdin: they are
+/// picked up by the zero-timeout poll after this returns, within a frame.)
+#[cfg(unix)]
+fn wait_for_input(timeout: Duration) -> Input {
+    use rustix::event::{PollFd, PollFlags, Timespec, poll};
+    let stdin = rustix::stdio::stdin();
+    let mut fds = [PollFd::new(&stdin, PollFlags::IN)];
+    let timeout = Timespec::try_from(timeout).unwrap_or(Timespec {
+        tv_sec: 0,
+        tv_nsec: 33_000_000,
+    });
+    match poll(&mut fds, Some(&timeout)) {
+        Ok(_)
+            if fds[0]
+                .revents()
+                .intersects(PollFlags::HUP | PollFlags::ERR | PollFlags::NVAL) =>
+        {
+            Input::Gone
+        }
+        _ => Input::Maybe,
+    }
+}
+
+/// Elsewhere crossterm's own wait is used.
+#[cfg(not(unix))]
+fn wait_for_input(timeout: Duration) -> Input {
+    let _ = event::poll(timeout);
+    Input::Maybe
 }
 
 /// The current run and the old ones still winding down.
