@@ -120,9 +120,41 @@ fn spsc(c: &mut Criterion) {
     bench_group(c, "spsc", &cases, 1, 1);
 }
 
+/// One thread, no waiting: `try_send` then `try_recv`, `N` times. What the
+/// instrumentation itself costs (gate, counter), with no parking to hide it.
+fn uncontended(c: &mut Criterion) {
+    const N: u64 = 1_000_000;
+    let mut group = c.benchmark_group("uncontended");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .throughput(Throughput::Elements(N));
+    group.bench_function(BenchmarkId::new("crossbeam", "bounded(1024)"), |b| {
+        let (tx, rx) = crossbeam_channel::bounded::<u64>(1024);
+        b.iter(|| {
+            for i in 0..N {
+                tx.try_send(i).unwrap();
+                std::hint::black_box(rx.try_recv().unwrap());
+            }
+        });
+    });
+    group.bench_function(BenchmarkId::new("lab", "bounded(1024)"), |b| {
+        let lab = Lab::new(Config::default());
+        let (tx, rx) = lab.bounded::<u64>("bench", 1024);
+        b.iter(|| {
+            for i in 0..N {
+                tx.try_send(i).unwrap();
+                std::hint::black_box(rx.try_recv().unwrap());
+            }
+        });
+    });
+    group.finish();
+}
+
 fn mpmc(c: &mut Criterion) {
     bench_group(c, "mpmc-4x4", &[(Flavor::Bounded(64), 200_000)], 4, 4);
 }
 
-criterion_group!(benches, spsc, mpmc);
+criterion_group!(benches, spsc, mpmc, uncontended);
 criterion_main!(benches);

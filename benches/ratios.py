@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Prints criterion's mean times as a markdown table of lab/baseline ratios.
+"""Prints criterion's time estimates as a markdown table of lab/baseline ratios.
 
 Usage: benches/ratios.py GROUP [GROUP...]  (reads target/criterion/GROUP/*/*/new/estimates.json)
 Within a group, every benchmark id `NAME/PARAM` is compared with the baseline
@@ -12,8 +12,10 @@ for group in sys.argv[1:]:
     times = {}
     for est in sorted((root / group).glob("*/*/new/estimates.json")):
         name, param = est.parts[-4], est.parts[-3]
-        times[(name, param)] = json.loads(est.read_text())["mean"]["point_estimate"]
-    print(f"\n### {group}\n\n| case | variant | mean per iteration | ratio to baseline |\n|---|---|---|---|")
+        data = json.loads(est.read_text())
+        # What criterion prints: the slope when it has one, else the mean.
+        times[(name, param)] = (data.get("slope") or data["mean"])["point_estimate"]
+    print(f"\n### {group}\n\n| case | variant | time per iteration | ratio to baseline |\n|---|---|---|---|")
     for param in sorted({p for _, p in times}):
         base = next((times[(b, param)] for b in ("crossbeam", "rayon", "plain") if (b, param) in times), None)
         for (name, p), t in sorted(times.items()):
