@@ -624,6 +624,24 @@ fn space_pauses_and_s_steps_only_while_paused() {
 }
 
 #[test]
+fn a_paused_run_restarts_paused_and_says_how_to_go_on() {
+    let mut app = pipeline_app("correct");
+    assert_eq!(press(&mut app, ' '), Action::SetPaused(true));
+    assert_eq!(press(&mut app, 't'), Action::StartRun);
+    assert!(
+        app.paused(),
+        "a class can step through the trap from its start"
+    );
+    assert!(
+        app.status()
+            .is_some_and(|s| s.text
+                == "variant trap unclosed: run restarted, paused (space resumes, s steps)"),
+        "{:?}",
+        app.status().map(|s| &s.text)
+    );
+}
+
+#[test]
 fn pause_and_step_refuse_once_the_run_is_over() {
     let mut app = pipeline_app("unclosed");
     app.on_finished(deadlock_report(), EventBatch::default());

@@ -522,7 +522,7 @@ impl App {
             KeyCode::Char('T') => self.cycle_variant(false),
             KeyCode::Char('r') => {
                 self.restart_view();
-                self.info("run restarted".to_owned());
+                self.info(self.restarted().to_owned());
                 Action::StartRun
             }
             KeyCode::Char('w') => self.change_workers(false),
@@ -599,6 +599,7 @@ impl App {
     }
 
     fn cycle_variant(&mut self, forward: bool) -> Action {
+        let restarted = self.restarted();
         let Some(view) = self.lesson.as_mut() else {
             return Action::None;
         };
@@ -614,7 +615,7 @@ impl App {
         };
         view.variant = &view.lesson.variants[next];
         let text = format!(
-            "variant {} {}: run restarted",
+            "variant {} {}: {restarted}",
             view.variant.kind.label(),
             view.variant.name
         );
@@ -624,6 +625,7 @@ impl App {
     }
 
     fn change_workers(&mut self, up: bool) -> Action {
+        let restarted = self.restarted();
         let Some(view) = self.lesson.as_mut() else {
             return Action::None;
         };
@@ -641,11 +643,12 @@ impl App {
         }
         view.knobs.workers = new;
         self.restart_view();
-        self.info(format!("workers {old} → {new}: run restarted"));
+        self.info(format!("workers {old} → {new}: {restarted}"));
         Action::StartRun
     }
 
     fn change_buffer(&mut self, up: bool) -> Action {
+        let restarted = self.restarted();
         let Some(view) = self.lesson.as_mut() else {
             return Action::None;
         };
@@ -666,7 +669,7 @@ impl App {
         }
         view.knobs.buffer = new;
         self.restart_view();
-        self.info(format!("buffer {old} → {new}: run restarted"));
+        self.info(format!("buffer {old} → {new}: {restarted}"));
         Action::StartRun
     }
 
@@ -702,6 +705,15 @@ impl App {
         }
         self.lesson = Some(view);
         Action::None
+    }
+
+    /// What a restart says: a paused run restarts paused, and says how to go on.
+    fn restarted(&self) -> &'static str {
+        if self.paused {
+            "run restarted, paused (space resumes, s steps)"
+        } else {
+            "run restarted"
+        }
     }
 
     fn info(&mut self, text: String) {
