@@ -38,6 +38,15 @@ fn unclosed_deadlocks_naming_the_sink() {
     );
     assert!(sink.detail.contains("1 sender alive"), "{}", sink.detail);
     assert!(stuck.iter().any(|s| s.worker == "main"));
+    let outcome = report.outcome.expect("main returned after the abort");
+    assert_eq!(
+        outcome.items_out, 10,
+        "every item reached the sink: only the close is missing"
+    );
+    assert!(
+        outcome.problems[0].starts_with("the sink never finished"),
+        "{outcome:?}"
+    );
     println!("{}", report.verdict.as_ref().unwrap());
 }
 

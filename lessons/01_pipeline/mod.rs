@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::lab::{JoinHandle, Lab, Receiver, Sender};
+use crate::lab::{JoinError, JoinHandle, Lab, Receiver, Sender};
 use crate::lessons::{Expect, KnobRanges, Knobs, Lesson, Outcome, Variant, VariantKind};
 use crate::select;
 
@@ -174,8 +174,8 @@ fn correct(lab: &Lab, knobs: &Knobs) -> Outcome {
     let numbers = generate(lab, knobs.items, knobs.buffer, None);
     let squares = square(lab, numbers, knobs, None);
     let filtered = filter(lab, squares, knobs.buffer, None);
-    let got = sink(lab, filtered).join().unwrap_or_default();
-    check_all(knobs.items, got)
+    let got = sink(lab, filtered).join();
+    check_all(lab, knobs.items, got)
 }
 
 fn unclosed(lab: &Lab, knobs: &Knobs) -> Outcome {
@@ -183,8 +183,8 @@ fn unclosed(lab: &Lab, knobs: &Knobs) -> Outcome {
     let squares = square(lab, numbers, knobs, None);
     // The trap: `_retry` keeps `filtered` open while main waits for the sink.
     let (filtered, _retry) = filter_with_spare(lab, squares, knobs.buffer, None);
-    let got = sink(lab, filtered).join().unwrap_or_default();
-    check_all(knobs.items, got)
+    let got = sink(lab, filtered).join();
+    check_all(lab, knobs.items, got)
 }
 
 /// How many items the early-stopping sink takes: half of what would arrive.
@@ -227,9 +227,29 @@ fn cancel(lab: &Lab, knobs: &Knobs) -> Outcome {
     check_first_k(knobs.items, k, &got)
 }
 
-fn check_all(n: u64, mut got: Vec<u64>) -> Outcome {
+fn check_all(lab: &Lab, n: u64, got: Result<Vec<u64>, JoinError>) -> Outcome {
     let mut want = expected(n);
     want.sort_unstable();
+    let Ok(mut got) = got else {
+        // The run was aborted while main waited for the sink: what the sink
+        // received is still on the lab's counters.
+        let received = lab
+            .snapshot()
+            .channels
+            .iter()
+            .find(|c| c.name == "filtered")
+            .map_or(0, |c| c.received);
+        return Outcome {
+            items_in: n,
+            items_out: received,
+            problems: vec![format!(
+                "the sink never finished: it received {received} of the {} odd squares, \
+                 then waited for `filtered` to close",
+                want.len()
+            )],
+            ..Outcome::default()
+        };
+    };
     got.sort_unstable();
     let mut outcome = Outcome {
         items_in: n,

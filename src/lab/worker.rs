@@ -81,13 +81,13 @@ impl<T> JoinHandle<T> {
             recv(self.core.abort_rx) -> _ => None,
         };
         self.core.end_wait(me);
+        // A join that was waiting when the run aborted fails, whichever arm
+        // won: the worker may have finished in the meantime (woken by the
+        // same abort), and taking its value then would make the outcome
+        // depend on a race.
         match got {
-            Some(r) => convert(r),
-            // Aborted while waiting; the worker may still have finished.
-            None => self
-                .result
-                .try_recv()
-                .map_or(Err(JoinError::Aborted), convert),
+            Some(r) if !self.core.is_aborted() => convert(r),
+            _ => Err(JoinError::Aborted),
         }
     }
 }
