@@ -114,6 +114,26 @@ impl Lab {
 
     /// Starts `main` as the worker `main` and returns at once: the caller
     /// watches, paces and finally waits for the [`Run`].
+    ///
+    /// ```
+    /// use chanlab::lab::{Config, Lab};
+    ///
+    /// // A classroom run: start paused, let two operations through, look.
+    /// let run = Lab::start(Config { start_paused: true, ..Config::default() }, |lab| {
+    ///     let (tx, rx) = lab.unbounded::<u32>("steps");
+    ///     for i in 0..3 {
+    ///         tx.send(i).unwrap();
+    ///     }
+    ///     drop(tx);
+    ///     rx.iter().count()
+    /// });
+    /// run.lab().step();
+    /// run.lab().step();
+    /// let snapshot = run.lab().snapshot();
+    /// assert!(snapshot.channels.iter().all(|c| c.sent <= 2), "at most two sends went through");
+    /// run.lab().set_paused(false);
+    /// assert_eq!(run.wait().outcome, Some(3));
+    /// ```
     pub fn start<T, F>(config: Config, main: F) -> Run<T>
     where
         T: Send + 'static,
@@ -141,6 +161,20 @@ impl Lab {
 
     /// Spawns a named worker (`stage#n` names group workers into a stage).
     /// A panic in it becomes a verdict, never the end of the process.
+    ///
+    /// ```
+    /// use chanlab::lab::{Config, Lab};
+    ///
+    /// let report = Lab::run(Config::default(), |lab| {
+    ///     let workers: Vec<_> = (1..=3)
+    ///         .map(|n| lab.go(format!("square#{n}"), move || n * n))
+    ///         .collect();
+    ///     workers.into_iter().map(|w| w.join().unwrap()).sum::<u32>()
+    /// });
+    /// assert_eq!(report.outcome, Some(14));
+    /// let stages: Vec<_> = report.snapshot.workers.iter().map(|w| w.stage.as_str()).collect();
+    /// assert_eq!(stages, ["main", "square", "square", "square"]);
+    /// ```
     pub fn go<T, F>(&self, name: impl Into<String>, f: F) -> JoinHandle<T>
     where
         T: Send + 'static,
@@ -191,6 +225,19 @@ impl Lab {
 
     /// Simulated work: sleeps `d` divided by the speed factor, shown as
     /// *sleeping*. Returns early if the run aborts.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use chanlab::lab::{Config, Lab};
+    ///
+    /// // At speed 100, a second of lesson time is 10 ms of wall time.
+    /// let report = Lab::run(Config { speed: 100.0, ..Config::default() }, |lab| {
+    ///     let start = Instant::now();
+    ///     lab.work(Duration::from_secs(1));
+    ///     start.elapsed()
+    /// });
+    /// assert!(report.outcome.unwrap() < Duration::from_millis(500));
+    /// ```
     pub fn work(&self, d: Duration) {
         if !self.core.pass() {
             return;
