@@ -652,3 +652,25 @@ fn select_arms_may_break_out_of_a_loop() {
     });
     assert_eq!(report.outcome, Some(6));
 }
+
+#[test]
+fn select_biased_picks_the_first_ready_arm_every_time() {
+    let report = Lab::run(Config::default(), |lab| {
+        let (done_tx, done) = lab.bounded::<()>("done", 0);
+        let (tx, work) = lab.bounded::<u32>("work", 64);
+        drop(done_tx);
+        for i in 0..64 {
+            tx.send(i).unwrap();
+        }
+        // Both arms are ready every time; `done` is listed first.
+        (0..50)
+            .filter(|_| {
+                chanlab::select_biased! {
+                    recv(done) -> _ => true,
+                    recv(work) -> _ => false,
+                }
+            })
+            .count()
+    });
+    assert_eq!(report.outcome, Some(50));
+}

@@ -7,7 +7,8 @@
 //! - [`Lab::bounded`] / [`Lab::unbounded`] make named channels with
 //!   crossbeam's methods, errors and disconnect rules;
 //! - [`Lab::go`] spawns a named worker thread (a goroutine, in Go's terms);
-//! - [`select!`](crate::select) / [`Select`] wait on several channels;
+//! - [`select!`](crate::select) / [`select_biased!`](crate::select_biased) /
+//!   [`Select`] wait on several channels;
 //!   [`Lab::after`], [`Lab::tick`], [`Lab::never`] are timers;
 //!   [`Lab::work`] is simulated work that follows the run's speed;
 //! - [`Lab::run`] runs a lesson's main and returns a [`Report`] with the

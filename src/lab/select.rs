@@ -61,6 +61,19 @@ impl<'a> Select<'a> {
         }
     }
 
+    /// An empty select that, when several operations are ready, picks the
+    /// first one added (crossbeam's `Select::new_biased`): for "check
+    /// `done` first" loops.
+    #[must_use]
+    pub fn new_biased() -> Self {
+        Self {
+            inner: cb::Select::new_biased(),
+            arms: Vec::new(),
+            core: None,
+            abort_index: None,
+        }
+    }
+
     /// Adds a send arm; returns its index.
     pub fn send<T>(&mut self, s: &'a Sender<T>) -> usize {
         self.inner.send(&s.inner);
@@ -240,7 +253,16 @@ impl<'a> SelectedOperation<'a> {
 #[macro_export]
 macro_rules! select {
     ($($tokens:tt)*) => {
-        $crate::__lab_select!(@parse (0usize) [] () $($tokens)*)
+        $crate::__lab_select!(@parse new (0usize) [] () $($tokens)*)
+    };
+}
+
+/// crossbeam's `select_biased!` over lab channels: like [`select!`], but
+/// when several arms are ready the first one listed wins.
+#[macro_export]
+macro_rules! select_biased {
+    ($($tokens:tt)*) => {
+        $crate::__lab_select!(@parse new_biased (0usize) [] () $($tokens)*)
     };
 }
 
@@ -248,23 +270,23 @@ macro_rules! select {
 #[macro_export]
 macro_rules! __lab_select {
     // ---- parse arms into [((index) recv ch res body) ((index) send ch msg res body)] ----
-    (@parse ($i:expr) [$($arms:tt)*] ($($default:tt)*) recv($r:expr) -> $res:pat => $body:expr $(, $($rest:tt)*)?) => {{
+    (@parse $new:ident ($i:expr) [$($arms:tt)*] ($($default:tt)*) recv($r:expr) -> $res:pat => $body:expr $(, $($rest:tt)*)?) => {{
         let __channel = &$r;
-        $crate::__lab_select!(@parse ($i + 1) [$($arms)* (($i) recv __channel ($res) ($body))] ($($default)*) $($($rest)*)?)
+        $crate::__lab_select!(@parse $new ($i + 1) [$($arms)* (($i) recv __channel ($res) ($body))] ($($default)*) $($($rest)*)?)
     }};
-    (@parse ($i:expr) [$($arms:tt)*] ($($default:tt)*) send($s:expr, $m:expr) -> $res:pat => $body:expr $(, $($rest:tt)*)?) => {{
+    (@parse $new:ident ($i:expr) [$($arms:tt)*] ($($default:tt)*) send($s:expr, $m:expr) -> $res:pat => $body:expr $(, $($rest:tt)*)?) => {{
         let __channel = &$s;
-        $crate::__lab_select!(@parse ($i + 1) [$($arms)* (($i) send __channel ($m) ($res) ($body))] ($($default)*) $($($rest)*)?)
+        $crate::__lab_select!(@parse $new ($i + 1) [$($arms)* (($i) send __channel ($m) ($res) ($body))] ($($default)*) $($($rest)*)?)
     }};
-    (@parse ($i:expr) [$($arms:tt)*] () default($t:expr) => $body:expr $(, $($rest:tt)*)?) => {
-        $crate::__lab_select!(@parse ($i) [$($arms)*] (timeout ($t) ($body)) $($($rest)*)?)
+    (@parse $new:ident ($i:expr) [$($arms:tt)*] () default($t:expr) => $body:expr $(, $($rest:tt)*)?) => {
+        $crate::__lab_select!(@parse $new ($i) [$($arms)*] (timeout ($t) ($body)) $($($rest)*)?)
     };
-    (@parse ($i:expr) [$($arms:tt)*] () default => $body:expr $(, $($rest:tt)*)?) => {
-        $crate::__lab_select!(@parse ($i) [$($arms)*] (now ($body)) $($($rest)*)?)
+    (@parse $new:ident ($i:expr) [$($arms:tt)*] () default => $body:expr $(, $($rest:tt)*)?) => {
+        $crate::__lab_select!(@parse $new ($i) [$($arms)*] (now ($body)) $($($rest)*)?)
     };
     // ---- all parsed: build the Select, wait, dispatch on the picked index ----
-    (@parse ($i:expr) [$($arm:tt)*] ($($default:tt)*)) => {{
-        let mut __sel = $crate::lab::Select::new();
+    (@parse $new:ident ($i:expr) [$($arm:tt)*] ($($default:tt)*)) => {{
+        let mut __sel = $crate::lab::Select::$new();
         $( $crate::__lab_select!(@add __sel $arm); )*
         $crate::__lab_select!(@wait __sel [$($arm)*] ($($default)*))
     }};
