@@ -943,3 +943,15 @@ fn no_color_keeps_glyphs_and_drops_colours() {
         "{shown}"
     );
 }
+
+#[test]
+fn timers_are_not_drawn_as_links_between_stages() {
+    let mut snap = mid_run(1_300, 0);
+    let mut timer = channel(3, "after 250ms", Some(1), 0, 0);
+    timer.kind = ChannelKind::Timer { fires: Some(1) };
+    snap.channels.push(timer);
+    let links = chanlab::tui::flow::FlowLinks::default();
+    let flow = chanlab::tui::flow::arrange(&snap, &links);
+    let drawn: Vec<&str> = flow.channels().map(|c| c.name.as_str()).collect();
+    assert_eq!(drawn, ["numbers", "squares", "filtered"]);
+}

@@ -10,7 +10,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::lab::{ChannelSnapshot, EventKind, Snapshot, WorkerSnapshot, WorkerState, stage_of};
+use crate::lab::{
+    ChannelKind, ChannelSnapshot, EventKind, Snapshot, WorkerSnapshot, WorkerState, stage_of,
+};
 
 /// The stage drawn apart (below the flow): the lesson's own main.
 pub const MAIN_STAGE: &str = "main";
@@ -187,7 +189,9 @@ fn place_channels<'a>(
     // A channel not seen in use yet goes one gap after the channel created
     // before it: a pipeline built top to bottom comes out right.
     let mut previous_gap = 0;
-    for channel in channels {
+    // Timers (`after`, `tick`) and `never` are one worker's private alarms,
+    // not links between stages: the worker shows as sleeping instead.
+    for channel in channels.iter().filter(|c| c.kind == ChannelKind::Normal) {
         let last_sender = links.senders(&channel.name).filter_map(index).max();
         let first_receiver = links.receivers(&channel.name).filter_map(index).min();
         let gap = match (last_sender, first_receiver) {
