@@ -106,17 +106,19 @@ pub fn main() -> ExitCode {
     }
 }
 
+// Stdout is locked only where this thread prints: the live view must not
+// run under the lock, or a panic hook on another thread (restoring the
+// terminal) would wait for it forever.
 fn dispatch(cli: Cli) -> Result<ExitCode, InputError> {
-    let mut out = io::stdout().lock();
     match cli.command {
         None => open_workbook(None, None, None, 1.0),
         Some(Command::List) => {
-            let _ = out.write_all(list().as_bytes());
+            let _ = io::stdout().lock().write_all(list().as_bytes());
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Show { lesson }) => {
             let lesson = find_lesson(&lesson)?;
-            let _ = writeln!(out, "{}", lesson.readme.trim_end());
+            let _ = writeln!(io::stdout().lock(), "{}", lesson.readme.trim_end());
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Run(args)) => run(&args),
@@ -125,7 +127,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode, InputError> {
                 Some(name) => vec![find_lesson(&name)?],
                 None => lessons::catalog().to_vec(),
             };
-            Ok(traps(&lessons, &mut out))
+            Ok(traps(&lessons, &mut io::stdout().lock()))
         }
     }
 }
