@@ -674,3 +674,113 @@ fn select_biased_picks_the_first_ready_arm_every_time() {
     });
     assert_eq!(report.outcome, Some(50));
 }
+
+/// A worker's return value may hold the last Sender: when nobody joins it,
+/// the value is dropped before the worker counts as finished, so the
+/// receiver it closes is never seen as stuck.
+#[test]
+fn a_sender_returned_by_an_unjoined_worker_closes_its_channel_without_a_verdict() {
+    for round in 0..200 {
+        let report = Lab::run(Config::default(), |lab| {
+            let (tx, rx) = lab.bounded::<u8>("returned", 0);
+            drop(lab.go("w", move || tx));
+            rx.recv()
+        });
+        assert!(
+            report.verdict.is_none(),
+            "round {round}: {:?}",
+            report.verdict
+        );
+        assert_eq!(report.outcome, Some(Err(chanlab::lab::RecvError)));
+    }
+}
+
+/// crossbeam never pairs a select with itself: both arms on one rendezvous
+/// and nobody else is a deadlock, and so is a select with no arm at all.
+#[test]
+fn a_select_that_only_itself_could_serve_and_an_empty_select_are_deadlocks() {
+    let report = Lab::run(Config::default(), |lab| {
+        let (tx, rx) = lab.bounded::<u8>("self", 0);
+        select! {
+            send(tx, 1) -> _ => "sent",
+            recv(rx) -> _ => "received",
+        }
+    });
+    assert!(
+        matches!(report.verdict, Some(Verdict::Deadlock { .. })),
+        "{:?}",
+        report.verdict
+    );
+
+    let report = Lab::run(Config::default(), |_lab| {
+        let mut nothing = chanlab::lab::Select::new();
+        nothing.select().index()
+    });
+    let Some(Verdict::Deadlock { stuck }) = &report.verdict else {
+        panic!("expected a deadlock, got {:?}", report.verdict);
+    };
+    assert_eq!(stuck[0].state, WorkerState::Selecting { arms: Vec::new() });
+    assert_eq!(report.outcome, Some(0), "the abort woke it");
+}
+
+/// After an abort, a main that never calls the lab again gets the same
+/// grace as any worker, then is named unstoppable: the run still ends.
+#[test]
+fn a_main_that_ignores_the_abort_is_named_unstoppable_and_the_run_ends() {
+    let release = Arc::new(AtomicBool::new(false));
+    let held = Arc::clone(&release);
+    let config = Config {
+        stop_grace: Duration::from_millis(100),
+        ..Config::default()
+    };
+    let report = Lab::run(config, move |lab| {
+        let _ = lab.go("bad", || panic!("boom"));
+        while !held.load(Ordering::Relaxed) {
+            std::hint::spin_loop();
+        }
+    });
+    release.store(true, Ordering::Relaxed);
+    assert!(matches!(report.verdict, Some(Verdict::Panicked { .. })));
+    assert_eq!(report.unstoppable, vec!["main".to_owned()]);
+    assert!(report.outcome.is_none());
+}
+
+#[test]
+fn graces_of_any_length_are_accepted() {
+    let config = Config {
+        leak_grace: Duration::MAX,
+        stop_grace: Duration::MAX,
+        stall_after: Duration::MAX,
+        ..Config::default()
+    };
+    let report = Lab::run(config, |lab| {
+        let (tx, rx) = lab.bounded("c", 1);
+        lab.go("w", move || tx.send(1).is_ok());
+        rx.recv()
+    });
+    assert!(report.verdict.is_none());
+    assert_eq!(report.outcome, Some(Ok(1)));
+}
+
+/// A bare `Lab::new` has no closed world (its creating thread is unseen
+/// until it acts), so it takes no deadlock verdict that would abort it.
+#[test]
+fn a_bare_lab_takes_no_verdict() {
+    let lab = Lab::new(Config::default());
+    let (tx, rx) = lab.bounded::<u8>("later", 0);
+    let (started_tx, started) = lab.bounded::<()>("started", 1);
+    let w = lab.go("waiter", move || {
+        started_tx.send(()).unwrap();
+        rx.recv()
+    });
+    // Wait until the waiter really blocks, then send from this thread.
+    started.recv().unwrap();
+    wait_for(&lab, "waiter blocked", |s| {
+        s.workers
+            .iter()
+            .any(|w| w.name == "waiter" && w.state.is_blocked())
+    });
+    assert!(lab.verdict().is_none());
+    tx.send(7).unwrap();
+    assert_eq!(w.join(), Ok(Ok(7)));
+}

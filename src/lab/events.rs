@@ -152,10 +152,11 @@ impl EventLog {
         let ring = self.ring.lock().unwrap_or_else(PoisonError::into_inner);
         let oldest = ring.events.front().map_or(ring.next_seq, |e| e.seq);
         let skipped = oldest.saturating_sub(from);
+        // Sequence numbers have no gaps: index straight to `from`.
+        let start = usize::try_from(from.saturating_sub(oldest)).unwrap_or(usize::MAX);
         let events = ring
             .events
-            .iter()
-            .filter(|e| e.seq >= from)
+            .range(start.min(ring.events.len())..)
             .cloned()
             .collect();
         (events, skipped)

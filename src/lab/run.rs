@@ -124,11 +124,20 @@ impl<T> Drop for Run<T> {
 
 fn supervise<T>(lab: &Lab, main: JoinHandle<T>) -> Report<T> {
     let core = &lab.core;
+    let mut aborted_at: Option<std::time::Instant> = None;
     let result = loop {
         match main.result.recv_timeout(TICK) {
             Ok(r) => break Some(r),
             Err(cb::RecvTimeoutError::Timeout) => core.supervise_tick(),
             Err(cb::RecvTimeoutError::Disconnected) => break None,
+        }
+        // After an abort, main gets the same grace as every other worker;
+        // one that never calls the lab again is named unstoppable below.
+        if core.is_aborted() {
+            let since = *aborted_at.get_or_insert_with(std::time::Instant::now);
+            if since.elapsed() >= core.config.stop_grace {
+                break None;
+            }
         }
     };
     core.leak_phase();

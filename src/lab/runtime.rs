@@ -519,7 +519,14 @@ impl Core {
     /// against an unchanged progress count. Called on every transition that
     /// could complete the picture, with the registry locked.
     fn check_deadlock(&self, reg: &mut Registry) {
-        if reg.verdict.is_some() || reg.stopped || reg.main_returned || reg.live == 0 {
+        // Without a main (a bare `Lab::new`) the thread that made the lab is
+        // unseen until its first operation: no closed world, no verdict.
+        if reg.main.is_none()
+            || reg.verdict.is_some()
+            || reg.stopped
+            || reg.main_returned
+            || reg.live == 0
+        {
             return;
         }
         let live = || (0..reg.workers.len()).filter(|&w| reg.workers[w].activity.is_live());
@@ -608,6 +615,10 @@ impl Core {
         let stuck = !lab_workers.is_empty() && lab_workers.iter().all(|&w| Self::is_stuck(&reg, w));
         let progress = Self::progress(&reg);
         let now = Instant::now();
+        if self.is_paused() {
+            reg.stall = None; // nothing can move while paused: not a stall
+            return;
+        }
         match reg.stall {
             Some((p, since)) if stuck && p == progress => {
                 let quiet = now - since;
@@ -625,7 +636,10 @@ impl Core {
     /// or take the leak verdict — at once for workers stuck on a channel
     /// nobody can serve, after `leak_grace` for ones that still run or sleep.
     pub(crate) fn leak_phase(&self) {
-        let deadline = Instant::now() + self.config.leak_grace;
+        // The grace is lesson time: slowed down by the speed factor, and
+        // stopped while the run is paused (a paused worker cannot finish).
+        let mut left = self.scaled(self.config.leak_grace);
+        let mut last = Instant::now();
         let mut reg = self.reg();
         loop {
             if reg.verdict.is_some() || reg.stopped {
@@ -637,19 +651,22 @@ impl Core {
             if alive.is_empty() {
                 return;
             }
+            let now = Instant::now();
+            if !self.is_paused() {
+                left = left.saturating_sub(now - last);
+            }
+            last = now;
             let before = Self::progress(&reg);
             let all_stuck =
                 alive.iter().all(|&w| Self::is_stuck(&reg, w)) && Self::progress(&reg) == before;
-            let now = Instant::now();
-            if all_stuck || now >= deadline {
+            if all_stuck || left.is_zero() {
                 let leaked = alive.iter().map(|&w| stuck_worker(&reg, w)).collect();
                 self.declare(&mut reg, Verdict::Leak { leaked }, &alive);
                 return;
             }
-            let wait = (deadline - now).min(Duration::from_millis(10));
             reg = self
                 .changed
-                .wait_timeout(reg, wait)
+                .wait_timeout(reg, left.min(Duration::from_millis(10)))
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
         }
@@ -659,14 +676,15 @@ impl Core {
     /// lab worker to stop, join their threads, and name the ones that would
     /// not stop.
     pub(crate) fn wind_down(&self) -> Vec<String> {
-        let deadline = Instant::now() + self.config.stop_grace;
+        // `None`: a grace too long to represent, i.e. wait as long as it takes.
+        let deadline = Instant::now().checked_add(self.config.stop_grace);
         let mut reg = self.reg();
         loop {
             let alive: Vec<usize> = (0..reg.workers.len())
                 .filter(|&w| reg.workers[w].activity.is_live() && !reg.workers[w].external)
                 .collect();
             let now = Instant::now();
-            if alive.is_empty() || now >= deadline {
+            if alive.is_empty() || deadline.is_some_and(|d| now >= d) {
                 let unstoppable: Vec<String> = alive
                     .iter()
                     .map(|&w| reg.workers[w].name.to_string())
@@ -683,9 +701,12 @@ impl Core {
                 self.reg().finished = true;
                 return unstoppable;
             }
+            let wait = deadline.map_or(Duration::from_millis(20), |d| {
+                (d - now).min(Duration::from_millis(20))
+            });
             reg = self
                 .changed
-                .wait_timeout(reg, (deadline - now).min(Duration::from_millis(20)))
+                .wait_timeout(reg, wait)
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
         }
@@ -805,19 +826,23 @@ pub fn stage_of(name: &str) -> &str {
     base.split('#').next().unwrap_or(base)
 }
 
-fn send_ready(ch: &ChannelStats) -> bool {
+/// Could a send on `ch` complete now? `own_recv` is how many of the
+/// waiting receivers are the asking worker itself (a select with both arms
+/// on one rendezvous): crossbeam never pairs a select with itself.
+fn send_ready(ch: &ChannelStats, own_recv: usize) -> bool {
     let t = ch.totals();
     if ch.receivers.load(Ordering::SeqCst) == 0 || t.received > t.sent {
         return true;
     }
     match ch.capacity {
         None => true,
-        Some(0) => ch.recv_waiting.load(Ordering::SeqCst) > 0,
+        Some(0) => ch.recv_waiting.load(Ordering::SeqCst) > own_recv,
         Some(cap) => t.sent - t.received < cap as u64,
     }
 }
 
-fn recv_ready(ch: &ChannelStats) -> bool {
+/// Could a receive on `ch` complete now? `own_send` as for [`send_ready`].
+fn recv_ready(ch: &ChannelStats, own_send: usize) -> bool {
     let t = ch.totals();
     match ch.kind {
         ChannelKind::Timer { fires } => fires.is_none_or(|n| t.received < n),
@@ -825,7 +850,7 @@ fn recv_ready(ch: &ChannelStats) -> bool {
         ChannelKind::Normal => {
             ch.senders.load(Ordering::SeqCst) == 0
                 || t.sent > t.received
-                || (ch.capacity == Some(0) && ch.send_waiting.load(Ordering::SeqCst) > 0)
+                || (ch.capacity == Some(0) && ch.send_waiting.load(Ordering::SeqCst) > own_send)
         }
     }
 }
@@ -836,12 +861,19 @@ fn recv_ready(ch: &ChannelStats) -> bool {
 /// a real "no".
 fn could_proceed(reg: &Registry, wait: &Wait) -> bool {
     match wait {
-        Wait::Send(ch) => send_ready(ch),
-        Wait::Recv(ch) => recv_ready(ch),
-        Wait::Select(arms) => arms.iter().any(|(end, ch)| match end {
-            End::Send => send_ready(ch),
-            End::Recv => recv_ready(ch),
-        }),
+        Wait::Send(ch) => send_ready(ch, 0),
+        Wait::Recv(ch) => recv_ready(ch, 0),
+        Wait::Select(arms) => {
+            let own = |end: End, ch: &Arc<ChannelStats>| {
+                arms.iter()
+                    .filter(|(e, c)| *e == end && Arc::ptr_eq(c, ch))
+                    .count()
+            };
+            arms.iter().any(|(end, ch)| match end {
+                End::Send => send_ready(ch, own(End::Recv, ch)),
+                End::Recv => recv_ready(ch, own(End::Send, ch)),
+            })
+        }
         Wait::Join(w) => !reg.workers[*w].activity.is_live(),
     }
 }

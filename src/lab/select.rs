@@ -34,11 +34,14 @@ pub use crossbeam_channel::{SelectTimeoutError, TrySelectError};
 use super::channel::{Receiver, RecvError, SendError, Sender};
 use super::runtime::{Core, Wait};
 use super::stats::{ChannelStats, End};
+use super::thread_ctx;
 
 /// A set of send and receive operations to wait on; see the module docs.
 pub struct Select<'a> {
     inner: cb::Select<'a>,
-    arms: Vec<(End, Arc<ChannelStats>)>,
+    /// Borrowed, not cloned: building a select must not touch the
+    /// channels' shared reference counts (a `done` every worker selects on).
+    arms: Vec<(End, &'a Arc<ChannelStats>)>,
     core: Option<&'a Arc<Core>>,
     abort_index: Option<usize>,
 }
@@ -86,9 +89,9 @@ impl<'a> Select<'a> {
         self.add(End::Recv, &r.stats, &r.core)
     }
 
-    fn add(&mut self, end: End, stats: &Arc<ChannelStats>, core: &'a Arc<Core>) -> usize {
+    fn add(&mut self, end: End, stats: &'a Arc<ChannelStats>, core: &'a Arc<Core>) -> usize {
         self.core.get_or_insert(core);
-        self.arms.push((end, Arc::clone(stats)));
+        self.arms.push((end, stats));
         self.arms.len() - 1
     }
 
@@ -106,11 +109,10 @@ impl<'a> Select<'a> {
             SelectedOperation {
                 inner: Some(op),
                 index,
-                core,
             }
         } else {
             let _ = op.recv(&core.abort_rx);
-            SelectedOperation::aborted(core)
+            SelectedOperation::aborted()
         }
     }
 
@@ -120,7 +122,7 @@ impl<'a> Select<'a> {
             return Err(TrySelectError);
         };
         if !core.pass() {
-            return Ok(SelectedOperation::aborted(core));
+            return Ok(SelectedOperation::aborted());
         }
         let op = self.inner.try_select()?;
         Ok(self.wrap(op, core))
@@ -156,20 +158,10 @@ impl<'a> Select<'a> {
         deadline: Option<Instant>,
     ) -> Result<SelectedOperation<'a>, SelectTimeoutError> {
         let Some(core) = self.core else {
-            // Nothing to wait on and no lab to abort it: like crossbeam, wait forever
-            // (or until the deadline).
-            match deadline {
-                Some(d) => {
-                    std::thread::sleep(d.saturating_duration_since(Instant::now()));
-                    return Err(SelectTimeoutError);
-                }
-                None => loop {
-                    std::thread::park();
-                },
-            }
+            return select_nothing(deadline);
         };
         if !core.pass() {
-            return Ok(SelectedOperation::aborted(core));
+            return Ok(SelectedOperation::aborted());
         }
         let backoff = Backoff::new();
         loop {
@@ -185,7 +177,8 @@ impl<'a> Select<'a> {
             self.abort_index = Some(self.inner.recv(&core.abort_rx));
         }
         let worker = core.current_worker();
-        core.begin_wait(worker, Wait::Select(self.arms.clone()), deadline);
+        let arms = self.arms.iter().map(|(end, ch)| (*end, Arc::clone(ch)));
+        core.begin_wait(worker, Wait::Select(arms.collect()), deadline);
         let picked = match deadline {
             Some(d) => self
                 .inner
@@ -198,6 +191,44 @@ impl<'a> Select<'a> {
     }
 }
 
+/// A select with no arm: it can never complete. On a lab worker it shows
+/// as selecting on nothing (part of the deadlock picture) and wakes when the
+/// run aborts; elsewhere it waits forever, as crossbeam's does.
+fn select_nothing<'a>(
+    deadline: Option<Instant>,
+) -> Result<SelectedOperation<'a>, SelectTimeoutError> {
+    let Some(core) = thread_ctx::current_core() else {
+        match deadline {
+            Some(d) => {
+                std::thread::sleep(d.saturating_duration_since(Instant::now()));
+                return Err(SelectTimeoutError);
+            }
+            None => loop {
+                std::thread::park();
+            },
+        }
+    };
+    if !core.pass() {
+        return Ok(SelectedOperation::aborted());
+    }
+    let worker = core.current_worker();
+    core.begin_wait(worker, Wait::Select(Vec::new()), deadline);
+    // The abort channel never carries a message: a receive returns only
+    // when the run aborts (or the deadline passes).
+    let timed_out = if let Some(d) = deadline {
+        core.abort_rx.recv_deadline(d).is_err() && !core.is_aborted()
+    } else {
+        let _ = core.abort_rx.recv();
+        false
+    };
+    core.end_wait(worker);
+    if timed_out {
+        Err(SelectTimeoutError)
+    } else {
+        Ok(SelectedOperation::aborted())
+    }
+}
+
 /// The operation a [`Select`] picked: complete it with [`send`](Self::send)
 /// or [`recv`](Self::recv) on the same handle that was added at
 /// [`index`](Self::index), as with crossbeam.
@@ -205,15 +236,13 @@ impl<'a> Select<'a> {
 pub struct SelectedOperation<'a> {
     inner: Option<cb::SelectedOperation<'a>>,
     index: usize,
-    core: &'a Arc<Core>,
 }
 
-impl<'a> SelectedOperation<'a> {
-    fn aborted(core: &'a Arc<Core>) -> Self {
+impl SelectedOperation<'_> {
+    fn aborted() -> Self {
         Self {
             inner: None,
             index: 0,
-            core,
         }
     }
 
@@ -229,7 +258,7 @@ impl<'a> SelectedOperation<'a> {
             return Err(SendError(msg));
         };
         op.send(&s.inner, msg)?;
-        s.stats.bump(End::Send, &s.counter, self.core);
+        s.stats.bump(End::Send, &s.counter, &s.core);
         Ok(())
     }
 
@@ -239,7 +268,7 @@ impl<'a> SelectedOperation<'a> {
             return Err(RecvError);
         };
         let msg = op.recv(&r.inner)?;
-        r.stats.bump(End::Recv, &r.counter, self.core);
+        r.stats.bump(End::Recv, &r.counter, &r.core);
         Ok(msg)
     }
 }

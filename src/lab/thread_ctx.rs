@@ -72,6 +72,14 @@ pub(crate) fn lookup(lab_id: u64) -> Option<(usize, Arc<AtomicU64>)> {
         .flatten()
 }
 
+/// The lab this thread is a worker of (its first, for a foreign thread).
+pub(crate) fn current_core() -> Option<Arc<Core>> {
+    MEMBERSHIPS
+        .try_with(|m| m.borrow().0.iter().find_map(|m| m.core.upgrade()))
+        .ok()
+        .flatten()
+}
+
 /// Records that this thread is worker `worker` of `core`.
 pub(crate) fn join(core: &Arc<Core>, worker: usize, external: bool, foreign_ops: Arc<AtomicU64>) {
     let _ = MEMBERSHIPS.try_with(|m| {

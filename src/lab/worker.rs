@@ -124,8 +124,13 @@ where
                     .unwrap_or_else(|| payload_message(payload.as_ref()))),
             };
             thread_ctx::leave(core.id);
+            // Hand the value over (or drop it, if nobody can join) *before*
+            // finishing: a Sender inside it must be gone by the time the
+            // deadlock check runs, or a receiver it would close looks stuck.
+            if let Err(unjoinable) = tx.send(result) {
+                drop(unjoinable.into_inner());
+            }
             core.finish(id, outcome);
-            let _ = tx.send(result);
         });
     match spawned {
         Ok(os) => core.keep_thread(id, os),
