@@ -72,6 +72,9 @@ pub struct RunArgs {
     pub headless: bool,
 }
 
+/// The live view's top speed (its `+` key stops there).
+const LIVE_MAX_SPEED: f64 = 10.0;
+
 fn parse_speed(s: &str) -> Result<f64, String> {
     let x: f64 = s
         .parse()
@@ -218,6 +221,13 @@ fn run(args: &RunArgs) -> Result<ExitCode, InputError> {
     let variant = variant_of(lesson, args.trap.as_deref())?;
     let knobs = knobs_for(lesson, args)?;
     if !args.headless {
+        if args.speed > LIVE_MAX_SPEED {
+            return Err(InputError(format!(
+                "--speed {} is faster than the live view plays (0.1 to {LIVE_MAX_SPEED}); \
+                 add --headless to run at up to 100",
+                args.speed
+            )));
+        }
         return open_workbook(Some(lesson), Some(variant), Some(knobs), args.speed);
     }
     let config = Config {

@@ -49,10 +49,11 @@ pub fn run(launch: Launch) -> io::Result<()> {
     let mut screen = Screen::take()?;
     let mut runner = Runner::default();
     let result = event_loop(&mut app, &mut screen.terminal, &mut runner, &signals, first);
-    // Give the shell back first, then wind the run down.
+    // Give the shell back first, and Ctrl-C / SIGTERM their usual meaning,
+    // then wind the run down (a run that will not stop can still be killed).
     drop(screen);
-    drop(runner);
     signals.unregister();
+    drop(runner);
     result
 }
 
