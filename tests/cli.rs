@@ -120,6 +120,10 @@ fn bad_input_says_what_would_be_right_and_exits_2() {
             "allowed 2 to 100000",
         ),
         (&["run", "1", "--speed", "0"], "allowed 0.1 to 100"),
+        (
+            &["run", "1", "--speed", "50"],
+            "add --headless to run at up to 100",
+        ),
         (&["run", "1", "--items", "lots"], "invalid value 'lots'"),
         (&["frobnicate"], "unrecognized subcommand"),
     ];
