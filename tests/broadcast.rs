@@ -3,7 +3,7 @@
 
 mod common;
 
-use chanlab::lab::{Lab, Report, Verdict, WorkerState};
+use chanlab::lab::{Lab, Report, WorkerState};
 use chanlab::lessons::broadcast::{
     self, Account, Broadcaster, Delivery, LESSON, Policy, RecvError,
 };
@@ -63,14 +63,9 @@ fn correct_delivers_every_message_to_every_subscriber_in_order() {
 #[test]
 fn slow_subscriber_blocks_all_deadlocks_naming_its_channel_and_the_publisher() {
     let report = run("slow-subscriber-blocks-all");
-    let Some(Verdict::Deadlock { stuck }) = &report.verdict else {
-        panic!("expected a deadlock, got {:?}", report.verdict);
-    };
+    let stuck = common::deadlock_of(&report);
     let slow = slow_name();
-    let publisher = stuck
-        .iter()
-        .find(|s| s.worker == "publisher")
-        .expect("publisher is named");
+    let publisher = common::named(stuck, "publisher");
     assert_eq!(
         publisher.state,
         WorkerState::BlockedSend {

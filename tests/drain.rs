@@ -2,9 +2,9 @@
 
 mod common;
 
-use chanlab::lab::{Lab, Report, Verdict, WorkerState};
+use chanlab::lab::{Lab, Report, WorkerState};
 use chanlab::lessons::drain::{self, Group, JobError, LESSON};
-use chanlab::lessons::{Knobs, Outcome, meets_expectation};
+use chanlab::lessons::{Knobs, Outcome};
 use common::{assert_every_variant_meets_its_expectation, fast};
 
 fn knobs() -> Knobs {
@@ -73,9 +73,7 @@ fn exit_at_once_loses_the_queued_jobs() {
 #[test]
 fn drain_never_ends_deadlocks_on_an_open_jobs() {
     let report = run("drain-never-ends");
-    let Some(Verdict::Deadlock { stuck }) = &report.verdict else {
-        panic!("expected a deadlock, got {:?}", report.verdict);
-    };
+    let stuck = common::deadlock_of(&report);
     let workers: Vec<_> = stuck
         .iter()
         .filter(|s| s.worker.starts_with("worker#"))
@@ -90,10 +88,7 @@ fn drain_never_ends_deadlocks_on_an_open_jobs() {
         );
         assert!(w.detail.contains("1 sender alive"), "{w}");
     }
-    let producer = stuck
-        .iter()
-        .find(|s| s.worker == "producer")
-        .expect("producer is named");
+    let producer = common::named(stuck, "producer");
     assert_eq!(
         producer.state,
         WorkerState::BlockedRecv {
@@ -189,17 +184,5 @@ fn every_variant_meets_its_expectation() {
 
 #[test]
 fn other_knobs_keep_the_fixes_clean() {
-    for (items, buffer, workers) in [(2, 1, 1), (5, 1, 8), (40, 8, 2), (30, 2, 6)] {
-        let k = Knobs {
-            items,
-            buffer,
-            workers,
-            seed: 7,
-        };
-        for name in ["correct", "errgroup"] {
-            let v = LESSON.variant(name).expect("variant exists");
-            let report = LESSON.run(v, k, fast());
-            assert!(meets_expectation(v, &report), "{name} {k:?}: {report:?}");
-        }
-    }
+    common::assert_clean_with_other_knobs(&LESSON, &["correct", "errgroup"]);
 }

@@ -2,7 +2,7 @@
 
 mod common;
 
-use chanlab::lab::{Report, Verdict, WorkerState};
+use chanlab::lab::{Report, WorkerState};
 use chanlab::lessons::{self, Knobs, Outcome};
 use common::{assert_every_variant_meets_its_expectation, fast};
 
@@ -88,13 +88,8 @@ fn correct_delivers_every_item_once_and_closes_merged() {
 #[test]
 fn merge_never_closes_deadlocks_naming_the_consumer_on_merged() {
     let report = run("merge-never-closes");
-    let Some(Verdict::Deadlock { stuck }) = &report.verdict else {
-        panic!("expected a deadlock, got {:?}", report.verdict);
-    };
-    let consumer = stuck
-        .iter()
-        .find(|s| s.worker == "consumer")
-        .expect("the consumer is named");
+    let stuck = common::deadlock_of(&report);
+    let consumer = common::named(stuck, "consumer");
     assert_eq!(
         consumer.state,
         WorkerState::BlockedRecv {
@@ -107,10 +102,7 @@ fn merge_never_closes_deadlocks_naming_the_consumer_on_merged() {
         "{}",
         consumer.detail
     );
-    let main = stuck
-        .iter()
-        .find(|s| s.worker == "main")
-        .expect("main is named");
+    let main = common::named(stuck, "main");
     assert!(main.detail.contains("`consumer`"), "{}", main.detail);
     // Nobody else is stuck: the workers and forwarders all finished; only
     // the spare Sender keeps `merged` open.

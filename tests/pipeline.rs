@@ -2,7 +2,7 @@
 
 mod common;
 
-use chanlab::lab::{Report, Verdict, WorkerState};
+use chanlab::lab::{Report, WorkerState};
 use chanlab::lessons::Outcome;
 use chanlab::lessons::pipeline::LESSON;
 use common::assert_every_variant_meets_its_expectation;
@@ -23,13 +23,8 @@ fn smoke() {
 #[test]
 fn unclosed_deadlocks_naming_the_sink() {
     let report = run("unclosed");
-    let Some(Verdict::Deadlock { stuck }) = &report.verdict else {
-        panic!("expected a deadlock, got {:?}", report.verdict);
-    };
-    let sink = stuck
-        .iter()
-        .find(|s| s.worker == "sink")
-        .expect("sink is named");
+    let stuck = common::deadlock_of(&report);
+    let sink = common::named(stuck, "sink");
     assert_eq!(
         sink.state,
         WorkerState::BlockedRecv {
@@ -53,9 +48,7 @@ fn unclosed_deadlocks_naming_the_sink() {
 #[test]
 fn leak_names_the_blocked_stages() {
     let report = run("leak");
-    let Some(Verdict::Leak { leaked }) = &report.verdict else {
-        panic!("expected a leak, got {:?}", report.verdict);
-    };
+    let leaked = common::leak_of(&report);
     let names: Vec<&str> = leaked.iter().map(|l| l.worker.as_str()).collect();
     assert!(names.contains(&"sink"), "{names:?}");
     assert!(names.contains(&"filter"), "{names:?}");

@@ -6,7 +6,7 @@ mod common;
 use common::{assert_every_variant_meets_its_expectation, fast};
 use std::time::{Duration, Instant};
 
-use chanlab::lab::{Config, Lab, Report, Verdict, WorkerState};
+use chanlab::lab::{Config, Lab, Report, WorkerState};
 use chanlab::lessons::rate_limiter::{
     self, Clock, ExceedsBurst, FakeClock, LESSON, Limiter, RATE, WaitError,
 };
@@ -192,13 +192,8 @@ fn correct_never_passes_more_than_burst_plus_rate_times_t() {
 #[test]
 fn refill_never_stopped_leaks_the_refill_worker() {
     let report = run("refill-never-stopped");
-    let Some(Verdict::Leak { leaked }) = &report.verdict else {
-        panic!("expected a leak, got {:?}", report.verdict);
-    };
-    let refill = leaked
-        .iter()
-        .find(|l| l.worker == "refill")
-        .expect("refill is named");
+    let leaked = common::leak_of(&report);
+    let refill = common::named(leaked, "refill");
     assert_eq!(
         refill.state,
         WorkerState::BlockedSend {
@@ -245,23 +240,15 @@ fn busy_wait_serves_everyone_but_burns_polls() {
 #[test]
 fn burst_too_large_deadlocks_naming_the_limiter() {
     let report = run("burst-too-large");
-    let Some(Verdict::Deadlock { stuck }) = &report.verdict else {
-        panic!("expected a deadlock, got {:?}", report.verdict);
-    };
-    let limiter = stuck
-        .iter()
-        .find(|s| s.worker == "limiter")
-        .expect("limiter is named");
+    let stuck = common::deadlock_of(&report);
+    let limiter = common::named(stuck, "limiter");
     assert_eq!(
         limiter.state,
         WorkerState::BlockedRecv {
             channel: "refilled".into()
         }
     );
-    let refill = stuck
-        .iter()
-        .find(|s| s.worker == "refill")
-        .expect("refill is named");
+    let refill = common::named(stuck, "refill");
     assert_eq!(
         refill.state,
         WorkerState::BlockedSend {

@@ -2,9 +2,9 @@
 
 mod common;
 
-use chanlab::lab::{Lab, Report, Verdict, WorkerState};
+use chanlab::lab::{Lab, Report, WorkerState};
 use chanlab::lessons::worker_pool::{LESSON, Pool, PoolClosed};
-use chanlab::lessons::{Knobs, Outcome, meets_expectation};
+use chanlab::lessons::{Knobs, Outcome};
 use common::{assert_every_variant_meets_its_expectation, fast};
 
 fn knobs() -> Knobs {
@@ -41,13 +41,8 @@ fn smoke() {
 #[test]
 fn join_before_drain_deadlocks_main_joining_workers_sending() {
     let report = run("join-before-drain");
-    let Some(Verdict::Deadlock { stuck }) = &report.verdict else {
-        panic!("expected a deadlock, got {:?}", report.verdict);
-    };
-    let main = stuck
-        .iter()
-        .find(|s| s.worker == "main")
-        .expect("main is named");
+    let stuck = common::deadlock_of(&report);
+    let main = common::named(stuck, "main");
     assert!(
         matches!(&main.state, WorkerState::Joining { worker } if worker.starts_with("worker#")),
         "{main}"
@@ -184,17 +179,5 @@ fn every_variant_meets_its_expectation() {
 
 #[test]
 fn other_knobs_keep_the_fixes_clean() {
-    for (items, buffer, workers) in [(2, 1, 1), (5, 1, 8), (40, 8, 2), (30, 2, 6)] {
-        let k = Knobs {
-            items,
-            buffer,
-            workers,
-            seed: 7,
-        };
-        for name in ["correct", "drain-before-join", "hand-back"] {
-            let v = LESSON.variant(name).expect("variant exists");
-            let report = LESSON.run(v, k, fast());
-            assert!(meets_expectation(v, &report), "{name} {k:?}: {report:?}");
-        }
-    }
+    common::assert_clean_with_other_knobs(&LESSON, &["correct", "drain-before-join", "hand-back"]);
 }

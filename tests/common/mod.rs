@@ -2,7 +2,7 @@
 //! the check that every variant shows what it promises.
 #![allow(dead_code)] // each test file uses its own part of this
 
-use chanlab::lab::{Config, Report};
+use chanlab::lab::{Config, Report, StuckWorker, Verdict};
 use chanlab::lessons::{Knobs, Lesson, Outcome, meets_expectation};
 
 /// Simulated work and timers 100× faster: a run takes milliseconds.
@@ -36,5 +36,49 @@ pub fn assert_every_variant_meets_its_expectation(lesson: &'static Lesson) {
             v.name,
             report.unstoppable
         );
+    }
+}
+
+/// The workers a deadlock verdict names; fails the test on any other verdict.
+pub fn deadlock_of(report: &Report<Outcome>) -> &[StuckWorker] {
+    match &report.verdict {
+        Some(Verdict::Deadlock { stuck }) => stuck,
+        other => panic!("expected a deadlock, got {other:?}"),
+    }
+}
+
+/// The workers a leak verdict names; fails the test on any other verdict.
+pub fn leak_of(report: &Report<Outcome>) -> &[StuckWorker] {
+    match &report.verdict {
+        Some(Verdict::Leak { leaked }) => leaked,
+        other => panic!("expected a leak, got {other:?}"),
+    }
+}
+
+/// The entry for `worker` in a verdict's list; fails the test if absent.
+pub fn named<'a>(stuck: &'a [StuckWorker], worker: &str) -> &'a StuckWorker {
+    stuck
+        .iter()
+        .find(|s| s.worker == worker)
+        .unwrap_or_else(|| panic!("`{worker}` is not named in {stuck:?}"))
+}
+
+/// The given variants stay clean with knobs far from the defaults.
+pub fn assert_clean_with_other_knobs(lesson: &'static Lesson, variants: &[&str]) {
+    for (items, buffer, workers) in [(2, 1, 1), (5, 1, 8), (40, 8, 2), (30, 2, 6)] {
+        let knobs = Knobs {
+            items,
+            buffer,
+            workers,
+            seed: 7,
+        };
+        for name in variants {
+            let v = lesson.variant(name).expect("variant exists");
+            let report = lesson.run(v, knobs, fast());
+            assert!(
+                meets_expectation(v, &report),
+                "{name} {knobs:?}: {report:?}"
+            );
+        }
     }
 }
