@@ -395,7 +395,7 @@ impl Core {
     /// The current thread's worker id, registering a foreign thread as an
     /// external worker the first time it is seen.
     pub(crate) fn current_worker(self: &Arc<Self>) -> usize {
-        if let Some((id, _)) = thread_ctx::lookup(self.id) {
+        if let Some(id) = thread_ctx::worker_id(self.id) {
             return id;
         }
         let me = thread_ctx::thread_number();
@@ -410,7 +410,7 @@ impl Core {
 
     /// An operation through a handle owned by another thread.
     pub(crate) fn count_foreign_op(self: &Arc<Self>) {
-        self.current_worker();
+        self.current_worker(); // registers the thread on first sight
         if let Some((_, ops)) = thread_ctx::lookup(self.id) {
             ops.fetch_add(1, Ordering::Relaxed);
         }

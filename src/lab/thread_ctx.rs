@@ -59,6 +59,21 @@ pub(crate) fn thread_number() -> u64 {
 }
 
 /// The worker id of this thread in lab `lab_id`, if it has one.
+pub(crate) fn worker_id(lab_id: u64) -> Option<usize> {
+    MEMBERSHIPS
+        .try_with(|m| {
+            m.borrow()
+                .0
+                .iter()
+                .find(|m| m.lab_id == lab_id)
+                .map(|m| m.worker)
+        })
+        .ok()
+        .flatten()
+}
+
+/// Like [`worker_id`], with the counter for operations through handles
+/// this thread does not own.
 pub(crate) fn lookup(lab_id: u64) -> Option<(usize, Arc<AtomicU64>)> {
     MEMBERSHIPS
         .try_with(|m| {
