@@ -100,6 +100,7 @@ static PIPELINE: Lesson = Lesson {
         workers: 1..=3,
     },
     main: fixture_main,
+    hidden_by: chanlab::lessons::never_hidden,
 };
 
 static FAN_VARIANTS: [Variant; 2] = [
@@ -140,6 +141,7 @@ static FAN: Lesson = Lesson {
         workers: 1..=16,
     },
     main: fixture_main,
+    hidden_by: chanlab::lessons::never_hidden,
 };
 
 static FIXTURE_CATALOG: &[&Lesson] = &[&PIPELINE, &FAN];
@@ -191,6 +193,7 @@ static MANY: Lesson = Lesson {
         workers: 1..=8,
     },
     main: fixture_main,
+    hidden_by: chanlab::lessons::never_hidden,
 };
 
 fn fixture_app() -> App {

@@ -12,7 +12,11 @@ pub static LESSON: Lesson = Lesson {
     slug: "pipeline",
     title: "Pipeline",
     summary: "generate → square → filter → sink; each stage owns and closes its output",
-    readme: include_str!("README.md"),
+    readme: concat!(
+        include_str!("README.md"),
+        "\n",
+        include_str!("../LAB_CHANNELS.md")
+    ),
     variants: &VARIANTS,
     defaults: Knobs {
         items: 20,
@@ -26,6 +30,7 @@ pub static LESSON: Lesson = Lesson {
         workers: 1..=64,
     },
     main,
+    hidden_by: crate::lessons::never_hidden,
 };
 
 static VARIANTS: [Variant; 4] = [

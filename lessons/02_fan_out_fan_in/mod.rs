@@ -12,7 +12,11 @@ pub static LESSON: Lesson = Lesson {
     slug: "fan-out-fan-in",
     title: "Fan-out / fan-in",
     summary: "N workers share `jobs`; a merge forwards their N result channels into one `merged`",
-    readme: include_str!("README.md"),
+    readme: concat!(
+        include_str!("README.md"),
+        "\n",
+        include_str!("../LAB_CHANNELS.md")
+    ),
     variants: &VARIANTS,
     defaults: Knobs {
         items: 24,
@@ -28,6 +32,7 @@ pub static LESSON: Lesson = Lesson {
         workers: 2..=32,
     },
     main,
+    hidden_by: crate::lessons::never_hidden,
 };
 
 static VARIANTS: [Variant; 4] = [

@@ -15,7 +15,11 @@ pub static LESSON: Lesson = Lesson {
     slug: "worker-pool",
     title: "Worker pool",
     summary: "a persistent pool: submit jobs, close, read results until they close; cancel hands jobs back",
-    readme: include_str!("README.md"),
+    readme: concat!(
+        include_str!("README.md"),
+        "\n",
+        include_str!("../LAB_CHANNELS.md")
+    ),
     variants: &VARIANTS,
     defaults: Knobs {
         items: 24,
@@ -29,6 +33,7 @@ pub static LESSON: Lesson = Lesson {
         workers: 1..=64,
     },
     main,
+    hidden_by: crate::lessons::never_hidden,
 };
 
 static VARIANTS: [Variant; 6] = [

@@ -15,7 +15,11 @@ pub static LESSON: Lesson = Lesson {
     slug: "rate-limiter",
     title: "Rate limiter",
     summary: "a token bucket (burst b, r per second) in front of a stage; tokens follow from the clock",
-    readme: include_str!("README.md"),
+    readme: concat!(
+        include_str!("README.md"),
+        "\n",
+        include_str!("../LAB_CHANNELS.md")
+    ),
     variants: &VARIANTS,
     defaults: Knobs {
         items: 300,
@@ -29,6 +33,7 @@ pub static LESSON: Lesson = Lesson {
         workers: 1..=16,
     },
     main,
+    hidden_by: crate::lessons::never_hidden,
 };
 
 static VARIANTS: [Variant; 5] = [

@@ -14,7 +14,11 @@ pub static LESSON: Lesson = Lesson {
     slug: "broadcast",
     title: "Broadcast",
     summary: "every message to every subscriber, each with its own bounded buffer; what to do when one is full",
-    readme: include_str!("README.md"),
+    readme: concat!(
+        include_str!("README.md"),
+        "\n",
+        include_str!("../LAB_CHANNELS.md")
+    ),
     variants: &VARIANTS,
     defaults: Knobs {
         items: 20,
@@ -28,6 +32,7 @@ pub static LESSON: Lesson = Lesson {
         workers: 2..=16,
     },
     main,
+    hidden_by: crate::lessons::never_hidden,
 };
 
 static VARIANTS: [Variant; 5] = [

@@ -15,7 +15,11 @@ pub static LESSON: Lesson = Lesson {
     slug: "drain",
     title: "Graceful drain",
     summary: "on cancel: stop accepting, finish in-flight work, drain the queue, exit; never swallow an error",
-    readme: include_str!("README.md"),
+    readme: concat!(
+        include_str!("README.md"),
+        "\n",
+        include_str!("../LAB_CHANNELS.md")
+    ),
     variants: &VARIANTS,
     defaults: Knobs {
         items: 30,
@@ -29,6 +33,7 @@ pub static LESSON: Lesson = Lesson {
         workers: 1..=64,
     },
     main,
+    hidden_by: crate::lessons::never_hidden,
 };
 
 static VARIANTS: [Variant; 5] = [

@@ -249,6 +249,24 @@ impl Lab {
         self.core.set_sleeping(me, None);
     }
 
+    /// Lesson time since the run started: it runs at the speed factor and
+    /// stands still while the run is paused, so a clock built on it (a rate
+    /// limiter's, a deadline's) agrees with `work`, timers and timeouts.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use chanlab::lab::{Config, Lab};
+    ///
+    /// let lab = Lab::new(Config { start_paused: true, ..Config::default() });
+    /// let before = lab.now();
+    /// std::thread::sleep(Duration::from_millis(20));
+    /// assert_eq!(lab.now(), before, "paused: lesson time stands still");
+    /// ```
+    #[must_use]
+    pub fn now(&self) -> Duration {
+        self.core.elapsed()
+    }
+
     /// The lab at this instant. Never waits for a worker.
     #[must_use]
     pub fn snapshot(&self) -> Snapshot {

@@ -136,9 +136,38 @@ struct Registry {
     stall: Option<(u64, Instant)>,
 }
 
+/// Lesson time: runs at the speed factor, stands still while paused. It
+/// is rebased (a new wall-clock origin) whenever the pace changes.
+#[derive(Debug, Clone, Copy)]
+struct LessonClock {
+    /// Lesson time at `wall`.
+    lesson: Duration,
+    /// The wall-clock instant of the last rebase.
+    wall: Instant,
+    speed: f64,
+    paused: bool,
+}
+
+impl LessonClock {
+    fn at(&self, now: Instant) -> Duration {
+        if self.paused {
+            return self.lesson;
+        }
+        let wall = now.saturating_duration_since(self.wall);
+        self.lesson.saturating_add(
+            Duration::try_from_secs_f64(wall.as_secs_f64() * self.speed).unwrap_or(Duration::MAX),
+        )
+    }
+
+    fn rebase(&mut self, now: Instant) {
+        self.lesson = self.at(now);
+        self.wall = now;
+    }
+}
+
 pub(crate) struct Core {
     pub(crate) id: u64,
-    started: Instant,
+    clock: Mutex<LessonClock>,
     mode: AtomicU8,
     steps: Mutex<u64>,
     gate_cv: Condvar,
@@ -200,7 +229,12 @@ impl Core {
         let speed = config.speed.clamp(0.01, 100.0);
         Arc::new(Self {
             id: NEXT_LAB.fetch_add(1, Ordering::Relaxed),
-            started: Instant::now(),
+            clock: Mutex::new(LessonClock {
+                lesson: Duration::ZERO,
+                wall: Instant::now(),
+                speed,
+                paused: config.start_paused,
+            }),
             mode: AtomicU8::new(mode),
             steps: Mutex::new(0),
             gate_cv: Condvar::new(),
@@ -219,8 +253,22 @@ impl Core {
         lock(&self.reg)
     }
 
+    /// Lesson time since the run started: at the speed factor, and
+    /// standing still while paused.
     pub(crate) fn elapsed(&self) -> Duration {
-        self.started.elapsed()
+        lock(&self.clock).at(Instant::now())
+    }
+
+    /// Records a change of pace in the lesson clock.
+    fn repace(&self, speed: Option<f64>, paused: Option<bool>) {
+        let mut clock = lock(&self.clock);
+        clock.rebase(Instant::now());
+        if let Some(speed) = speed {
+            clock.speed = speed;
+        }
+        if let Some(paused) = paused {
+            clock.paused = paused;
+        }
     }
 
     pub(crate) fn log(&self, kind: EventKind) {
@@ -287,6 +335,7 @@ impl Core {
             .compare_exchange(from, to, Ordering::AcqRel, Ordering::Acquire)
             .is_ok()
         {
+            self.repace(None, Some(paused));
             self.gate_cv.notify_all();
             let what = if paused { "paused" } else { "resumed" };
             self.log(EventKind::Control {
@@ -309,6 +358,7 @@ impl Core {
 
     pub(crate) fn set_speed(&self, speed: f64) {
         let speed = speed.clamp(0.01, 100.0);
+        self.repace(Some(speed), None);
         self.speed_bits.store(speed.to_bits(), Ordering::Relaxed);
         self.log(EventKind::Control {
             what: format!("speed {speed:.1}x"),
