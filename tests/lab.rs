@@ -11,7 +11,7 @@ use chanlab::lab::{
     Config, JoinError, Lab, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError,
     TrySendError, Verdict, WorkerState,
 };
-use chanlab::select;
+use chanlab::{select, select_biased};
 
 /// Waits (at most 10 s) until `cond` holds for the lab's snapshot.
 fn wait_for(lab: &Lab, what: &str, cond: impl Fn(&chanlab::lab::Snapshot) -> bool) {
@@ -783,4 +783,116 @@ fn a_bare_lab_takes_no_verdict() {
     assert!(lab.verdict().is_none());
     tx.send(7).unwrap();
     assert_eq!(w.join(), Ok(Ok(7)));
+}
+
+/// Every arm form crossbeam's `select!` accepts compiles with the lab's and
+/// behaves the same: block bodies with or without a comma, expression
+/// bodies with a comma or as the last arm, `default` in any position and
+/// with `()` or a timeout, trailing commas inside the argument lists.
+#[test]
+fn select_accepts_every_form_crossbeams_macro_accepts() {
+    let report = Lab::run(Config::default(), |lab| {
+        let (tx, rx) = lab.bounded::<u32>("forms", 4);
+        let mut seen = Vec::new();
+        // A block body without a comma, then `default` (the form).
+        select! {
+            recv(rx) -> v => { seen.push(v.unwrap()); }
+            default => { seen.push(100); }
+        }
+        tx.send(1).unwrap();
+        // Block bodies with commas, a trailing comma after the last arm.
+        select! {
+            recv(rx) -> v => { seen.push(v.unwrap()); },
+            default => { seen.push(101); },
+        }
+        // Expression bodies; the last one without a trailing comma.
+        let sent = select! {
+            send(tx, 2) -> r => r.is_ok(),
+            default => false
+        };
+        seen.push(u32::from(sent));
+        // `default` first, `default()` spelled out, `recv(rx,)` with a comma.
+        let got = select! {
+            default() => 0,
+            recv(rx,) -> v => v.unwrap(),
+        };
+        seen.push(got);
+        // `default(timeout)` with a trailing comma in its list; `send(tx, m,)`.
+        let empty = select! {
+            recv(rx) -> v => v.unwrap(),
+            default(Duration::from_millis(1),) => 102,
+        };
+        seen.push(empty);
+        let sent = select! {
+            send(tx, 3,) -> r => { r.is_ok() }
+            default(Duration::from_millis(1)) => { false }
+        };
+        seen.push(u32::from(sent));
+        // `mut` and `_` patterns; a body that breaks out of a loop.
+        loop {
+            select! {
+                recv(rx) -> mut v => { v = v.map(|x| x * 10); seen.push(v.unwrap()); }
+                default => break,
+            }
+        }
+        select_biased! {
+            recv(rx) -> _ => seen.push(103),
+            default => seen.push(104)
+        }
+        seen
+    });
+    assert!(report.verdict.is_none(), "{:?}", report.verdict);
+    assert_eq!(
+        report.outcome,
+        Some(vec![100, 1, 1, 2, 102, 1, 30, 104]),
+        "each form picked what crossbeam's would"
+    );
+}
+
+/// The same forms on crossbeam's own macro, so the test above cannot
+/// accept a grammar crossbeam's rejects.
+#[test]
+fn the_same_forms_compile_with_crossbeams_select() {
+    let (tx, rx) = crossbeam_channel::bounded::<u32>(4);
+    let mut seen = Vec::new();
+    crossbeam_channel::select! {
+        recv(rx) -> v => { seen.push(v.unwrap()); }
+        default => { seen.push(100); }
+    }
+    tx.send(1).unwrap();
+    crossbeam_channel::select! {
+        recv(rx) -> v => { seen.push(v.unwrap()); },
+        default => { seen.push(101); },
+    }
+    let sent = crossbeam_channel::select! {
+        send(tx, 2) -> r => r.is_ok(),
+        default => false
+    };
+    seen.push(u32::from(sent));
+    let got = crossbeam_channel::select! {
+        default() => 0,
+        recv(rx,) -> v => v.unwrap(),
+    };
+    seen.push(got);
+    let empty = crossbeam_channel::select! {
+        recv(rx) -> v => v.unwrap(),
+        default(Duration::from_millis(1),) => 102,
+    };
+    seen.push(empty);
+    let sent = crossbeam_channel::select! {
+        send(tx, 3,) -> r => { r.is_ok() }
+        default(Duration::from_millis(1)) => { false }
+    };
+    seen.push(u32::from(sent));
+    loop {
+        crossbeam_channel::select! {
+            recv(rx) -> mut v => { v = v.map(|x| x * 10); seen.push(v.unwrap()); }
+            default => break,
+        }
+    }
+    crossbeam_channel::select_biased! {
+        recv(rx) -> _ => seen.push(103),
+        default => seen.push(104)
+    }
+    assert_eq!(seen, vec![100, 1, 1, 2, 102, 1, 30, 104]);
 }

@@ -275,14 +275,36 @@ impl SelectedOperation<'_> {
 
 /// crossbeam's `select!` over lab channels.
 ///
-/// Arms: `recv(rx) -> res => body`, `send(tx, msg) -> res => body`,
-/// `default => body`, `default(timeout) => body` (lesson time), separated
-/// by commas. Each channel expression is evaluated once; the message of a
-/// send arm only if that arm is picked.
+/// The same grammar as crossbeam's: arms `recv(rx) -> res => body`,
+/// `send(tx, msg) -> res => body`, and at most one `default => body`,
+/// `default() => body` or `default(timeout) => body` (lesson time), in any
+/// order. As in a `match`, the comma after a `{ ... }` body may be left out;
+/// after any other body it is needed, except after the last arm. Each
+/// channel expression is evaluated once; the message of a send arm only if
+/// that arm is picked.
+///
+/// ```
+/// use chanlab::lab::{Config, Lab};
+/// use chanlab::select;
+///
+/// let report = Lab::run(Config::default(), |lab| {
+///     let (tx, rx) = lab.bounded::<u32>("jobs", 1);
+///     tx.send(1).unwrap();
+///     let mut seen = Vec::new();
+///     loop {
+///         select! {
+///             recv(rx) -> job => { seen.push(job.unwrap()); }
+///             default => break,
+///         }
+///     }
+///     seen
+/// });
+/// assert_eq!(report.outcome, Some(vec![1]));
+/// ```
 #[macro_export]
 macro_rules! select {
     ($($tokens:tt)*) => {
-        $crate::__lab_select!(@parse new (0usize) [] () $($tokens)*)
+        $crate::__lab_select!(@norm new [] $($tokens)*)
     };
 }
 
@@ -291,27 +313,50 @@ macro_rules! select {
 #[macro_export]
 macro_rules! select_biased {
     ($($tokens:tt)*) => {
-        $crate::__lab_select!(@parse new_biased (0usize) [] () $($tokens)*)
+        $crate::__lab_select!(@norm new_biased [] $($tokens)*)
     };
 }
 
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __lab_select {
-    // ---- parse arms into [((index) recv ch res body) ((index) send ch msg res body)] ----
-    (@parse $new:ident ($i:expr) [$($arms:tt)*] ($($default:tt)*) recv($r:expr) -> $res:pat => $body:expr $(, $($rest:tt)*)?) => {{
-        let __channel = &$r;
-        $crate::__lab_select!(@parse $new ($i + 1) [$($arms)* (($i) recv __channel ($res) ($body))] ($($default)*) $($($rest)*)?)
-    }};
-    (@parse $new:ident ($i:expr) [$($arms:tt)*] ($($default:tt)*) send($s:expr, $m:expr) -> $res:pat => $body:expr $(, $($rest:tt)*)?) => {{
-        let __channel = &$s;
-        $crate::__lab_select!(@parse $new ($i + 1) [$($arms)* (($i) send __channel ($m) ($res) ($body))] ($($default)*) $($($rest)*)?)
-    }};
-    (@parse $new:ident ($i:expr) [$($arms:tt)*] () default($t:expr) => $body:expr $(, $($rest:tt)*)?) => {
-        $crate::__lab_select!(@parse $new ($i) [$($arms)*] (timeout ($t) ($body)) $($($rest)*)?)
+    // ---- normalize every arm to `case (args) (res) (body)`, as crossbeam's
+    // `@list` does: a `{ ... }` body needs no comma, any other body does ----
+    (@norm $new:ident [$($cases:tt)*]) => {
+        $crate::__lab_select!(@parse $new (0usize) [] () $($cases)*)
     };
-    (@parse $new:ident ($i:expr) [$($arms:tt)*] () default => $body:expr $(, $($rest:tt)*)?) => {
-        $crate::__lab_select!(@parse $new ($i) [$($arms)*] (now ($body)) $($($rest)*)?)
+    (@norm $new:ident [$($cases:tt)*] default => $($tail:tt)*) => {
+        $crate::__lab_select!(@norm $new [$($cases)*] default() => $($tail)*)
+    };
+    (@norm $new:ident [$($cases:tt)*] $case:ident $args:tt $(-> $res:pat)? => { $($body:tt)* }, $($tail:tt)*) => {
+        $crate::__lab_select!(@norm $new [$($cases)* $case $args ($($res)?) ({ $($body)* })] $($tail)*)
+    };
+    (@norm $new:ident [$($cases:tt)*] $case:ident $args:tt $(-> $res:pat)? => { $($body:tt)* } $($tail:tt)*) => {
+        $crate::__lab_select!(@norm $new [$($cases)* $case $args ($($res)?) ({ $($body)* })] $($tail)*)
+    };
+    (@norm $new:ident [$($cases:tt)*] $case:ident $args:tt $(-> $res:pat)? => $body:expr, $($tail:tt)*) => {
+        $crate::__lab_select!(@norm $new [$($cases)* $case $args ($($res)?) ($body)] $($tail)*)
+    };
+    (@norm $new:ident [$($cases:tt)*] $case:ident $args:tt $(-> $res:pat)? => $body:expr) => {
+        $crate::__lab_select!(@norm $new [$($cases)* $case $args ($($res)?) ($body)])
+    };
+    // ---- parse arms into [((index) recv ch res body) ((index) send ch msg res body)] ----
+    (@parse $new:ident ($i:expr) [$($arms:tt)*] ($($default:tt)*) recv($r:expr $(,)?) ($res:pat) ($body:expr) $($rest:tt)*) => {{
+        let __channel = &$r;
+        $crate::__lab_select!(@parse $new ($i + 1) [$($arms)* (($i) recv __channel ($res) ($body))] ($($default)*) $($rest)*)
+    }};
+    (@parse $new:ident ($i:expr) [$($arms:tt)*] ($($default:tt)*) send($s:expr, $m:expr $(,)?) ($res:pat) ($body:expr) $($rest:tt)*) => {{
+        let __channel = &$s;
+        $crate::__lab_select!(@parse $new ($i + 1) [$($arms)* (($i) send __channel ($m) ($res) ($body))] ($($default)*) $($rest)*)
+    }};
+    (@parse $new:ident ($i:expr) [$($arms:tt)*] () default() () ($body:expr) $($rest:tt)*) => {
+        $crate::__lab_select!(@parse $new ($i) [$($arms)*] (now ($body)) $($rest)*)
+    };
+    (@parse $new:ident ($i:expr) [$($arms:tt)*] () default($t:expr $(,)?) () ($body:expr) $($rest:tt)*) => {
+        $crate::__lab_select!(@parse $new ($i) [$($arms)*] (timeout ($t) ($body)) $($rest)*)
+    };
+    (@parse $new:ident ($i:expr) [$($arms:tt)*] ($($default:tt)+) default $($rest:tt)*) => {
+        compile_error!("there can be only one `default` case in a `select!` block")
     };
     // ---- all parsed: build the Select, wait, dispatch on the picked index ----
     (@parse $new:ident ($i:expr) [$($arm:tt)*] ($($default:tt)*)) => {{
