@@ -94,6 +94,7 @@ fn big_snapshot(tick: u64) -> Snapshot {
         paused: false,
         speed: 1.0,
         finished: false,
+        at_verdict: false,
     }
 }
 

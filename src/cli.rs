@@ -295,6 +295,7 @@ pub fn headless(
     );
     let run = lesson.start(variant, knobs, config);
     let mut next = 0;
+    let mut cleanup = 0u64;
     let mut print_events = |out: &mut dyn Write, lab: &crate::lab::Lab| {
         let batch = lab.events_since(next);
         if batch.skipped > 0 {
@@ -302,7 +303,10 @@ pub fn headless(
         }
         for e in batch.events {
             next = e.seq + 1;
-            if notable(&e.kind) {
+            // The abort's teardown is not part of the story: count it, say so once.
+            if e.cleanup {
+                cleanup += 1;
+            } else if notable(&e.kind) {
                 let _ = writeln!(out, "{e}");
             }
         }
@@ -314,6 +318,13 @@ pub fn headless(
     let lab = run.lab().clone();
     let report = run.wait();
     print_events(out, &lab);
+    if cleanup > 0 {
+        let _ = writeln!(
+            out,
+            "          … then the lab's cleanup: the run was aborted, {cleanup} teardown \
+             events (workers woken, channels closed by the abort) not shown"
+        );
+    }
     let _ = writeln!(out);
     let broken = summarize(&report, out);
     if broken {

@@ -896,3 +896,91 @@ fn the_same_forms_compile_with_crossbeams_select() {
     }
     assert_eq!(seen, vec![100, 1, 1, 2, 102, 1, 30, 104]);
 }
+
+/// After a deadlock every view shows the world as the verdict saw it: the
+/// channel whose never closing is the bug stays open, the stuck workers stay
+/// stuck, and the abort's teardown events are marked as cleanup.
+#[test]
+fn the_picture_freezes_at_the_verdict_and_the_teardown_is_labelled_cleanup() {
+    let report = Lab::run(Config::default(), |lab| {
+        let (tx, rx) = lab.bounded::<u32>("filtered", 4);
+        let spare = tx.clone(); // the trap: a Sender nobody will drop
+        let sink = lab.go("sink", move || rx.iter().count());
+        lab.go("filter", move || {
+            for i in 0..3 {
+                tx.send(i).unwrap();
+            }
+        });
+        let got = sink.join();
+        drop(spare);
+        got
+    });
+    assert!(matches!(report.verdict, Some(Verdict::Deadlock { .. })));
+    let snapshot = &report.snapshot;
+    assert!(snapshot.at_verdict);
+    assert!(snapshot.finished, "the teardown is over by the report");
+    let filtered = snapshot
+        .channels
+        .iter()
+        .find(|c| c.name == "filtered")
+        .unwrap();
+    assert!(
+        !filtered.closed,
+        "the bug is that it never closes: {filtered:?}"
+    );
+    assert_eq!((filtered.sent, filtered.received), (3, 3));
+    let state = |name: &str| {
+        snapshot
+            .workers
+            .iter()
+            .find(|w| w.name == name)
+            .map(|w| w.state.clone())
+            .unwrap()
+    };
+    assert_eq!(
+        state("sink"),
+        WorkerState::BlockedRecv {
+            channel: "filtered".into()
+        }
+    );
+    assert_eq!(
+        state("main"),
+        WorkerState::Joining {
+            worker: "sink".into()
+        }
+    );
+    assert_eq!(
+        state("filter"),
+        WorkerState::Done,
+        "it really finished before"
+    );
+}
+
+#[test]
+fn events_after_the_verdict_are_cleanup_and_events_before_are_not() {
+    let run = Lab::start(Config::default(), |lab| {
+        let (tx, rx) = lab.bounded::<u32>("never-closed", 0);
+        let _keep = tx.clone();
+        let sink = lab.go("sink", move || rx.recv());
+        drop(tx);
+        let _ = sink.join();
+    });
+    let lab = run.lab().clone();
+    let report = run.wait();
+    assert!(matches!(report.verdict, Some(Verdict::Deadlock { .. })));
+    let events = lab.events_since(0).events;
+    let verdict_at = events
+        .iter()
+        .position(|e| matches!(e.kind, chanlab::lab::EventKind::Verdict { .. }))
+        .expect("the verdict is logged");
+    assert!(events[..=verdict_at].iter().all(|e| !e.cleanup));
+    let after = &events[verdict_at + 1..];
+    assert!(!after.is_empty(), "the teardown logs something: {events:?}");
+    assert!(after.iter().all(|e| e.cleanup), "{after:?}");
+    assert!(
+        after.iter().any(
+            |e| matches!(&e.kind, chanlab::lab::EventKind::Finished { worker } if worker == "sink")
+        ),
+        "the sink finishes only in the teardown: {after:?}"
+    );
+}

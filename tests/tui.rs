@@ -289,6 +289,7 @@ fn snapshot(
         paused: false,
         speed: 1.0,
         finished: false,
+        at_verdict: false,
     }
 }
 
@@ -327,6 +328,7 @@ fn events(lines: &[(u64, EventKind)]) -> EventBatch {
                 seq: seq as u64,
                 at: Duration::from_millis(*ms),
                 kind: kind.clone(),
+                cleanup: false,
             })
             .collect(),
         skipped: 0,

@@ -69,6 +69,10 @@ pub struct Event {
     pub at: Duration,
     /// What.
     pub kind: EventKind,
+    /// True for events after the run aborted (a verdict or a stop): the
+    /// teardown — woken workers finishing, channels closing as their handles
+    /// drop — not something the lesson did.
+    pub cleanup: bool,
 }
 
 impl fmt::Display for EventKind {
@@ -111,7 +115,8 @@ impl fmt::Display for EventKind {
 
 impl fmt::Display for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:>8.3}s  {}", self.at.as_secs_f64(), self.kind)
+        let cleanup = if self.cleanup { "cleanup: " } else { "" };
+        write!(f, "{:>8.3}s  {cleanup}{}", self.at.as_secs_f64(), self.kind)
     }
 }
 
@@ -136,14 +141,19 @@ impl EventLog {
         }
     }
 
-    pub(crate) fn push(&self, at: Duration, kind: EventKind) {
+    pub(crate) fn push(&self, at: Duration, kind: EventKind, cleanup: bool) {
         let mut ring = self.ring.lock().unwrap_or_else(PoisonError::into_inner);
         let seq = ring.next_seq;
         ring.next_seq += 1;
         if ring.events.len() == self.capacity {
             ring.events.pop_front();
         }
-        ring.events.push_back(Event { seq, at, kind });
+        ring.events.push_back(Event {
+            seq,
+            at,
+            kind,
+            cleanup,
+        });
     }
 
     /// Events with `seq >= from` still held, and how many before them were

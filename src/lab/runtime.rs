@@ -134,6 +134,11 @@ struct Registry {
     stopped: bool,
     finished: bool,
     stall: Option<(u64, Instant)>,
+    /// The world as the verdict saw it, taken in the same critical section
+    /// as the verdict: what every view shows from then on, so the abort's
+    /// teardown (channels closing as handles drop, woken workers finishing)
+    /// never passes for what the lesson did.
+    at_verdict: Option<Snapshot>,
 }
 
 /// Lesson time: runs at the speed factor, stands still while paused. It
@@ -271,8 +276,9 @@ impl Core {
         }
     }
 
+    /// Logs an event; once the run aborted it is marked as the cleanup it is.
     pub(crate) fn log(&self, kind: EventKind) {
-        self.events.push(self.elapsed(), kind);
+        self.events.push(self.elapsed(), kind, self.is_aborted());
     }
 
     pub(crate) fn events_since(&self, from: u64) -> (Vec<super::events::Event>, u64) {
@@ -624,6 +630,7 @@ impl Core {
             headline: verdict.headline(),
         });
         reg.verdict = Some(verdict);
+        reg.at_verdict = Some(self.snapshot_of(reg));
         self.abort_now();
         self.changed.notify_all();
     }
@@ -776,13 +783,28 @@ impl Core {
 
     // ---- snapshots ----------------------------------------------------
 
+    /// The lab now; after a verdict, the world as the verdict saw it (with
+    /// `finished`, `paused` and `speed` as they are now).
     pub(crate) fn snapshot(&self) -> Snapshot {
         let reg = self.reg();
+        if let Some(frozen) = &reg.at_verdict {
+            let mut snapshot = frozen.clone();
+            snapshot.finished = reg.finished;
+            snapshot.paused = self.is_paused();
+            snapshot.speed = self.speed();
+            return snapshot;
+        }
+        self.snapshot_of(&reg)
+    }
+
+    /// The lab as `reg` (locked by the caller) and the channels' counters
+    /// show it now.
+    fn snapshot_of(&self, reg: &Registry) -> Snapshot {
         let channels: Vec<Arc<ChannelStats>> = reg.channels.clone();
         let mut workers: Vec<(WorkerSnapshot, u64)> = (0..reg.workers.len())
             .map(|w| {
                 let e = &reg.workers[w];
-                let state = e.frozen.clone().unwrap_or_else(|| public_state(&reg, w));
+                let state = e.frozen.clone().unwrap_or_else(|| public_state(reg, w));
                 let snap = WorkerSnapshot {
                     id: w,
                     name: e.name.to_string(),
@@ -797,7 +819,7 @@ impl Core {
         let live = reg.live;
         let verdict = reg.verdict.clone();
         let finished = reg.finished;
-        drop(reg);
+        let frozen = reg.verdict.is_some();
 
         let mut totals = Totals {
             workers: workers.len(),
@@ -865,6 +887,7 @@ impl Core {
             paused: self.is_paused(),
             speed: self.speed(),
             finished,
+            at_verdict: frozen,
         }
     }
 }

@@ -215,4 +215,8 @@ pub struct Snapshot {
     /// True once the run is over (main returned or the run aborted, and
     /// every worker has stopped).
     pub finished: bool,
+    /// True when this is the world as the verdict saw it: after a verdict
+    /// every snapshot is that picture, frozen, and the abort's teardown
+    /// (channels closing, woken workers finishing) is not shown in it.
+    pub at_verdict: bool,
 }

@@ -733,12 +733,14 @@ fn draw_events(view: &LessonView, theme: Theme, area: Rect, buf: &mut Buffer) {
     let start = end.saturating_sub(rows);
     for (row, event) in live.events.range(start..end).enumerate() {
         let style = match &event.kind {
+            _ if event.cleanup => theme.dim(),
             EventKind::Verdict { .. } | EventKind::Panicked { .. } => theme.bad(),
             EventKind::Blocked { .. } => theme.dim(),
             EventKind::Closed { .. } | EventKind::Control { .. } => theme.notice(),
             _ => Style::new(),
         };
-        let text = format!("{:>7.2}s {}", event.at.as_secs_f64(), event.kind);
+        let cleanup = if event.cleanup { "cleanup: " } else { "" };
+        let text = format!("{:>7.2}s {cleanup}{}", event.at.as_secs_f64(), event.kind);
         buf.set_stringn(
             area.x,
             area.y + 1 + row as u16,
