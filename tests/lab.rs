@@ -984,3 +984,77 @@ fn events_after_the_verdict_are_cleanup_and_events_before_are_not() {
         "the sink finishes only in the teardown: {after:?}"
     );
 }
+
+/// Pausing freezes lesson time itself: simulated work, timers, timeouts and
+/// `lab.now()` stand still while paused (not only the gate), and go on
+/// where they were on resume.
+#[test]
+fn pause_freezes_work_timers_timeouts_and_the_clock() {
+    let run = Lab::start(Config::default(), |lab| {
+        let (tx, rx) = lab.unbounded::<&str>("finished");
+        let (keep_open, never_sent) = lab.bounded::<()>("never-sent", 0);
+        let worker = lab.clone();
+        let t = tx.clone();
+        lab.go("worker", move || {
+            worker.work(Duration::from_millis(80));
+            let _ = t.send("work");
+        });
+        let timer = lab.after(Duration::from_millis(80));
+        let t = tx.clone();
+        lab.go("timer", move || {
+            let _ = timer.recv();
+            let _ = t.send("timer");
+        });
+        let t = tx.clone();
+        lab.go("timeout", move || {
+            let _ = never_sent.recv_timeout(Duration::from_millis(80));
+            let _ = t.send("timeout");
+        });
+        let silent = lab.never::<()>();
+        lab.go("select", move || {
+            select! {
+                recv(silent) -> _ => {}
+                default(Duration::from_millis(80)) => {}
+            }
+            let _ = tx.send("select");
+        });
+        let mut got: Vec<&str> = rx.iter().take(4).collect();
+        got.sort_unstable();
+        drop(keep_open);
+        got
+    });
+    // Pause once all four wait on time.
+    let lab = run.lab().clone();
+    let waiting_on_time = |lab: &Lab| {
+        let s = lab.snapshot();
+        ["worker", "timer", "timeout", "select"].iter().all(|name| {
+            s.workers.iter().any(|w| {
+                w.name == *name
+                    && matches!(
+                        w.state,
+                        WorkerState::Sleeping(_)
+                            | WorkerState::BlockedRecv { .. }
+                            | WorkerState::Selecting { .. }
+                    )
+            })
+        })
+    };
+    while !waiting_on_time(&lab) {
+        std::thread::yield_now();
+    }
+    lab.set_paused(true);
+    let frozen = lab.now();
+    // Three times the 80 ms of lesson time they wait for, on the wall clock:
+    // with lesson time standing still, none of them may finish.
+    std::thread::sleep(Duration::from_millis(250));
+    assert_eq!(lab.now(), frozen, "lesson time stood still");
+    assert!(waiting_on_time(&lab), "{:?}", lab.snapshot().workers);
+    assert!(!run.is_finished());
+    lab.set_paused(false);
+    let report = run.wait();
+    assert!(report.verdict.is_none(), "{:?}", report.verdict);
+    assert_eq!(
+        report.outcome,
+        Some(vec!["select", "timeout", "timer", "work"])
+    );
+}

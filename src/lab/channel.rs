@@ -25,7 +25,7 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crossbeam_channel as cb;
 use crossbeam_utils::Backoff;
@@ -34,6 +34,7 @@ pub use crossbeam_channel::{
     RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
 };
 
+use super::clock::Left;
 use super::events::EventKind;
 use super::runtime::{Core, Wait};
 use super::stats::{ChannelStats, End, HandleCounter};
@@ -107,21 +108,23 @@ impl<T> Sender<T> {
         if !self.core.pass() {
             return Err(TrySendError::Disconnected(msg));
         }
+        let mine = self.counter.claim(&self.core);
         self.inner.try_send(msg)?;
-        self.stats.bump(End::Send, &self.counter, &self.core);
+        self.stats.bump(End::Send, &self.counter, &self.core, mine);
         Ok(())
     }
 
     /// Blocks for at most `timeout` (lesson time: divided by the run's
     /// speed factor), like crossbeam's `send_timeout`.
     pub fn send_timeout(&self, msg: T, timeout: Duration) -> Result<(), SendTimeoutError<T>> {
-        self.send_until(msg, self.core.deadline_after(timeout))
+        self.send_until(msg, self.core.clock.deadline_after(timeout))
     }
 
-    fn send_until(&self, msg: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
+    fn send_until(&self, msg: T, deadline: Option<Duration>) -> Result<(), SendTimeoutError<T>> {
         if !self.core.pass() {
             return Err(SendTimeoutError::Disconnected(msg));
         }
+        let mine = self.counter.claim(&self.core);
         // Fast path first, with crossbeam's own short spin: the blocked state
         // is published only when the operation really has to wait.
         let backoff = Backoff::new();
@@ -129,7 +132,7 @@ impl<T> Sender<T> {
         loop {
             match self.inner.try_send(msg) {
                 Ok(()) => {
-                    self.stats.bump(End::Send, &self.counter, &self.core);
+                    self.stats.bump(End::Send, &self.counter, &self.core, mine);
                     return Ok(());
                 }
                 Err(TrySendError::Disconnected(m)) => {
@@ -142,38 +145,57 @@ impl<T> Sender<T> {
             }
             backoff.snooze();
         }
-        self.send_blocking(msg, deadline)
+        self.send_blocking(msg, deadline, mine)
     }
 
     #[cold]
-    fn send_blocking(&self, msg: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
+    fn send_blocking(
+        &self,
+        msg: T,
+        deadline: Option<Duration>,
+        mine: bool,
+    ) -> Result<(), SendTimeoutError<T>> {
         let worker = self.core.current_worker();
         self.core
             .begin_wait(worker, Wait::Send(Arc::clone(&self.stats)), deadline);
         let mut msg = Some(msg);
-        let waited = {
+        // A deadline is lesson time: each round converts it to wall time at
+        // the current pace, and a change of pace (the `pace` arm) starts a
+        // new round.
+        let waited = loop {
+            let pace = self.core.clock.watch();
+            let left = deadline.map(|d| self.core.clock.left(d));
+            if left == Some(Left::Reached) {
+                break Waited::TimedOut;
+            }
             let mut sel = cb::Select::new();
             let send = sel.send(&self.inner);
-            sel.recv(&self.core.abort_rx);
-            let picked = match deadline {
-                Some(d) => sel.select_deadline(d).ok(),
-                None => Some(sel.select()),
+            let abort = sel.recv(&self.core.abort_rx);
+            sel.recv(&pace);
+            let op = match left {
+                Some(Left::Wall(w)) => match sel.select_timeout(w) {
+                    Ok(op) => op,
+                    Err(_) => continue,
+                },
+                _ => sel.select(),
             };
-            match picked {
-                None => Waited::TimedOut,
-                Some(op) if op.index() == send => {
+            match op.index() {
+                i if i == send => {
                     let m = msg.take().expect("message is sent once");
-                    match op.send(&self.inner, m) {
+                    break match op.send(&self.inner, m) {
                         Ok(()) => Waited::Done(()),
                         Err(SendError(m)) => {
                             msg = Some(m);
                             Waited::Disconnected
                         }
-                    }
+                    };
                 }
-                Some(op) => {
+                i if i == abort => {
                     let _ = op.recv(&self.core.abort_rx);
-                    Waited::Disconnected
+                    break Waited::Disconnected;
+                }
+                _ => {
+                    let _ = op.recv(&pace);
                 }
             }
         };
@@ -183,7 +205,7 @@ impl<T> Sender<T> {
         // a check in that moment would see a deadlock that is not there.
         self.core.end_wait(worker);
         if matches!(waited, Waited::Done(())) {
-            self.stats.bump(End::Send, &self.counter, &self.core);
+            self.stats.bump(End::Send, &self.counter, &self.core, mine);
         }
         match (waited, msg) {
             (Waited::Done(()), _) => Ok(()),
@@ -208,26 +230,28 @@ impl<T> Receiver<T> {
         if !self.core.pass() {
             return Err(TryRecvError::Disconnected);
         }
+        let mine = self.counter.claim(&self.core);
         let msg = self.inner.try_recv()?;
-        self.stats.bump(End::Recv, &self.counter, &self.core);
+        self.stats.bump(End::Recv, &self.counter, &self.core, mine);
         Ok(msg)
     }
 
     /// Blocks for at most `timeout` (lesson time), like crossbeam's
     /// `recv_timeout`.
     pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
-        self.recv_until(self.core.deadline_after(timeout))
+        self.recv_until(self.core.clock.deadline_after(timeout))
     }
 
-    fn recv_until(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
+    fn recv_until(&self, deadline: Option<Duration>) -> Result<T, RecvTimeoutError> {
         if !self.core.pass() {
             return Err(RecvTimeoutError::Disconnected);
         }
+        let mine = self.counter.claim(&self.core);
         let backoff = Backoff::new();
         loop {
             match self.inner.try_recv() {
                 Ok(msg) => {
-                    self.stats.bump(End::Recv, &self.counter, &self.core);
+                    self.stats.bump(End::Recv, &self.counter, &self.core, mine);
                     return Ok(msg);
                 }
                 Err(TryRecvError::Disconnected) => return Err(RecvTimeoutError::Disconnected),
@@ -238,37 +262,50 @@ impl<T> Receiver<T> {
             }
             backoff.snooze();
         }
-        self.recv_blocking(deadline)
+        self.recv_blocking(deadline, mine)
     }
 
     #[cold]
-    fn recv_blocking(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
+    fn recv_blocking(&self, deadline: Option<Duration>, mine: bool) -> Result<T, RecvTimeoutError> {
         let worker = self.core.current_worker();
         self.core
             .begin_wait(worker, Wait::Recv(Arc::clone(&self.stats)), deadline);
-        let waited = {
+        let waited = loop {
+            let pace = self.core.clock.watch(); // see `send_blocking`
+            let left = deadline.map(|d| self.core.clock.left(d));
+            if left == Some(Left::Reached) {
+                break Waited::TimedOut;
+            }
             let mut sel = cb::Select::new();
             let recv = sel.recv(&self.inner);
-            sel.recv(&self.core.abort_rx);
-            let picked = match deadline {
-                Some(d) => sel.select_deadline(d).ok(),
-                None => Some(sel.select()),
-            };
-            match picked {
-                None => Waited::TimedOut,
-                Some(op) if op.index() == recv => match op.recv(&self.inner) {
-                    Ok(msg) => Waited::Done(msg),
-                    Err(RecvError) => Waited::Disconnected,
+            let abort = sel.recv(&self.core.abort_rx);
+            sel.recv(&pace);
+            let op = match left {
+                Some(Left::Wall(w)) => match sel.select_timeout(w) {
+                    Ok(op) => op,
+                    Err(_) => continue,
                 },
-                Some(op) => {
+                _ => sel.select(),
+            };
+            match op.index() {
+                i if i == recv => {
+                    break match op.recv(&self.inner) {
+                        Ok(msg) => Waited::Done(msg),
+                        Err(RecvError) => Waited::Disconnected,
+                    };
+                }
+                i if i == abort => {
                     let _ = op.recv(&self.core.abort_rx);
-                    Waited::Disconnected
+                    break Waited::Disconnected;
+                }
+                _ => {
+                    let _ = op.recv(&pace);
                 }
             }
         };
         self.core.end_wait(worker); // before the count: see `send_blocking`
         if matches!(waited, Waited::Done(_)) {
-            self.stats.bump(End::Recv, &self.counter, &self.core);
+            self.stats.bump(End::Recv, &self.counter, &self.core, mine);
         }
         match waited {
             Waited::Done(msg) => Ok(msg),

@@ -39,6 +39,7 @@
 //! ```
 
 mod channel;
+mod clock;
 mod events;
 mod run;
 mod runtime;
@@ -46,6 +47,7 @@ mod select;
 mod snapshot;
 mod stats;
 mod thread_ctx;
+mod threads;
 mod verdict;
 mod worker;
 
@@ -99,6 +101,7 @@ impl Lab {
     /// need a closed world; prefer [`Lab::run`] or [`Lab::start`].
     #[must_use]
     pub fn new(config: Config) -> Self {
+        threads::vouch_for_host();
         Self {
             core: Core::new(config),
         }
@@ -184,33 +187,30 @@ impl Lab {
         worker::spawn(&self.core, name.into(), false, f)
     }
 
-    fn timer(
-        &self,
-        name: String,
-        fires: Option<u64>,
-        inner: cb::Receiver<Instant>,
-    ) -> Receiver<Instant> {
+    fn timer(&self, name: String, period: Duration, repeat: bool) -> Receiver<Instant> {
+        let fires = if repeat { None } else { Some(1) };
         let stats = self
             .core
             .new_channel(name, Some(1), ChannelKind::Timer { fires });
         stats.attach(End::Send);
-        Receiver::wrap(&self.core, stats, inner)
+        let (tx, inner) = cb::bounded(1);
+        let rx = Receiver::wrap(&self.core, Arc::clone(&stats), inner);
+        clock::Timers::add(&self.core, period, repeat, stats, tx);
+        rx
     }
 
-    /// A channel that delivers one message after `d` (lesson time), like
-    /// crossbeam's `after`.
+    /// A channel that delivers one message after `d` of lesson time (which
+    /// stands still while the run is paused), like crossbeam's `after`.
     #[must_use]
     pub fn after(&self, d: Duration) -> Receiver<Instant> {
-        let inner = cb::after(self.core.scaled(d));
-        self.timer(format!("after {d:?}"), Some(1), inner)
+        self.timer(format!("after {d:?}"), d, false)
     }
 
-    /// A channel that delivers a message every `d` (lesson time), like
-    /// crossbeam's `tick`.
+    /// A channel that delivers a message every `d` of lesson time, like
+    /// crossbeam's `tick` (a tick its receiver has not taken yet is skipped).
     #[must_use]
     pub fn tick(&self, d: Duration) -> Receiver<Instant> {
-        let inner = cb::tick(self.core.scaled(d));
-        self.timer(format!("tick {d:?}"), None, inner)
+        self.timer(format!("tick {d:?}"), d, true)
     }
 
     /// A channel that never delivers and never closes, like crossbeam's
@@ -224,7 +224,8 @@ impl Lab {
         Receiver::wrap(&self.core, stats, cb::never())
     }
 
-    /// Simulated work: sleeps `d` divided by the speed factor, shown as
+    /// Simulated work: sleeps `d` of lesson time (wall time divided by the
+    /// speed factor; it stands still while the run is paused), shown as
     /// *sleeping*. Returns early if the run aborts.
     ///
     /// ```
@@ -245,7 +246,8 @@ impl Lab {
         }
         let me = self.core.current_worker();
         self.core.set_sleeping(me, Some(SleepReason::Work));
-        let _ = self.core.abort_rx.recv_timeout(self.core.scaled(d));
+        let until = self.core.clock.deadline_after(d);
+        let _ = self.core.clock.sleep_until(until, &self.core.abort_rx);
         self.core.set_sleeping(me, None);
     }
 

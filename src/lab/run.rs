@@ -52,6 +52,7 @@ impl<T: Send + 'static> Run<T> {
     where
         F: FnOnce(&Lab) -> T + Send + 'static,
     {
+        super::threads::vouch_for_host();
         let lab = Lab::new(config);
         let main_lab = lab.clone();
         let handle =
@@ -59,7 +60,10 @@ impl<T: Send + 'static> Run<T> {
         let sup_lab = lab.clone();
         let supervisor = thread::Builder::new()
             .name("chanlab-supervisor".to_owned())
-            .spawn(move || supervise(&sup_lab, handle));
+            .spawn(move || {
+                let _voucher = super::threads::vouch_for_this_thread();
+                supervise(&sup_lab, handle)
+            });
         // Without a supervisor thread nothing can end the run for us: stop
         // it at once and let `wait` report that.
         let supervisor = supervisor.map_or_else(
@@ -102,6 +106,8 @@ impl<T> Run<T> {
     }
 
     fn join(&mut self) -> Report<T> {
+        // A thread that waits for or stops a run (the TUI's stopper) hosts it.
+        super::threads::vouch_for_host();
         let report = self.supervisor.take().and_then(|s| s.join().ok());
         report.unwrap_or_else(|| Report {
             outcome: None,

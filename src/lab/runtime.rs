@@ -11,12 +11,16 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel as cb;
 
+use std::collections::BTreeSet;
+
+use super::clock::{LessonClock, Timers};
 use super::events::{EventKind, EventLog};
 use super::snapshot::{
     ChannelSnapshot, SelectArm, SleepReason, Snapshot, Totals, WorkerSnapshot, WorkerState,
 };
 use super::stats::{ChannelKind, ChannelStats, End};
 use super::thread_ctx;
+use super::threads;
 use super::verdict::{StuckWorker, Verdict};
 
 /// How a run is paced and judged.
@@ -99,7 +103,8 @@ enum Activity {
     Running,
     Waiting {
         wait: Wait,
-        deadline: Option<Instant>,
+        /// Lesson time at which the wait gives up, if it does.
+        deadline: Option<Duration>,
     },
     Sleeping(SleepReason),
     Done,
@@ -139,40 +144,19 @@ struct Registry {
     /// teardown (channels closing as handles drop, woken workers finishing)
     /// never passes for what the lesson did.
     at_verdict: Option<Snapshot>,
-}
-
-/// Lesson time: runs at the speed factor, stands still while paused. It
-/// is rebased (a new wall-clock origin) whenever the pace changes.
-#[derive(Debug, Clone, Copy)]
-struct LessonClock {
-    /// Lesson time at `wall`.
-    lesson: Duration,
-    /// The wall-clock instant of the last rebase.
-    wall: Instant,
-    speed: f64,
-    paused: bool,
-}
-
-impl LessonClock {
-    fn at(&self, now: Instant) -> Duration {
-        if self.paused {
-            return self.lesson;
-        }
-        let wall = now.saturating_duration_since(self.wall);
-        self.lesson.saturating_add(
-            Duration::try_from_secs_f64(wall.as_secs_f64() * self.speed).unwrap_or(Duration::MAX),
-        )
-    }
-
-    fn rebase(&mut self, now: Instant) {
-        self.lesson = self.at(now);
-        self.wall = now;
-    }
+    /// Threads the last deadlock check could not vouch for (see `threads`):
+    /// while any is alive the world is open, and a stuck run is a stall
+    /// candidate, never a proven deadlock.
+    outsiders: Vec<String>,
 }
 
 pub(crate) struct Core {
     pub(crate) id: u64,
-    clock: Mutex<LessonClock>,
+    pub(crate) clock: LessonClock,
+    pub(crate) timers: Timers,
+    /// The process's threads when the lab was made: they cannot hold one of
+    /// its handles unless the lab's own channels hand it over (see `threads`).
+    baseline_threads: BTreeSet<i32>,
     mode: AtomicU8,
     steps: Mutex<u64>,
     gate_cv: Condvar,
@@ -234,12 +218,9 @@ impl Core {
         let speed = config.speed.clamp(0.01, 100.0);
         Arc::new(Self {
             id: NEXT_LAB.fetch_add(1, Ordering::Relaxed),
-            clock: Mutex::new(LessonClock {
-                lesson: Duration::ZERO,
-                wall: Instant::now(),
-                speed,
-                paused: config.start_paused,
-            }),
+            clock: LessonClock::new(speed, config.start_paused),
+            timers: Timers::default(),
+            baseline_threads: threads::process_threads().unwrap_or_default(),
             mode: AtomicU8::new(mode),
             steps: Mutex::new(0),
             gate_cv: Condvar::new(),
@@ -261,19 +242,7 @@ impl Core {
     /// Lesson time since the run started: at the speed factor, and
     /// standing still while paused.
     pub(crate) fn elapsed(&self) -> Duration {
-        lock(&self.clock).at(Instant::now())
-    }
-
-    /// Records a change of pace in the lesson clock.
-    fn repace(&self, speed: Option<f64>, paused: Option<bool>) {
-        let mut clock = lock(&self.clock);
-        clock.rebase(Instant::now());
-        if let Some(speed) = speed {
-            clock.speed = speed;
-        }
-        if let Some(paused) = paused {
-            clock.paused = paused;
-        }
+        self.clock.now()
     }
 
     /// Logs an event; once the run aborted it is marked as the cleanup it is.
@@ -341,7 +310,7 @@ impl Core {
             .compare_exchange(from, to, Ordering::AcqRel, Ordering::Acquire)
             .is_ok()
         {
-            self.repace(None, Some(paused));
+            self.clock.repace(None, Some(paused));
             self.gate_cv.notify_all();
             let what = if paused { "paused" } else { "resumed" };
             self.log(EventKind::Control {
@@ -364,22 +333,11 @@ impl Core {
 
     pub(crate) fn set_speed(&self, speed: f64) {
         let speed = speed.clamp(0.01, 100.0);
-        self.repace(Some(speed), None);
+        self.clock.repace(Some(speed), None);
         self.speed_bits.store(speed.to_bits(), Ordering::Relaxed);
         self.log(EventKind::Control {
             what: format!("speed {speed:.1}x"),
         });
-    }
-
-    /// Lesson time to wall time (saturating: `Duration::MAX` stays "forever").
-    pub(crate) fn scaled(&self, d: Duration) -> Duration {
-        Duration::try_from_secs_f64(d.as_secs_f64() / self.speed()).unwrap_or(Duration::MAX)
-    }
-
-    /// The wall-clock deadline `d` of lesson time from now; `None` when it
-    /// is too far to represent (a wait that never times out).
-    pub(crate) fn deadline_after(&self, d: Duration) -> Option<Instant> {
-        Instant::now().checked_add(self.scaled(d))
     }
 
     /// A timer's receiver went away: it can never matter again, so it
@@ -474,7 +432,7 @@ impl Core {
 
     // ---- transitions --------------------------------------------------
 
-    pub(crate) fn begin_wait(&self, worker: usize, wait: Wait, deadline: Option<Instant>) {
+    pub(crate) fn begin_wait(&self, worker: usize, wait: Wait, deadline: Option<Duration>) {
         for counter in wait.waiting_counters() {
             counter.fetch_add(1, Ordering::SeqCst);
         }
@@ -604,6 +562,12 @@ impl Core {
         if Self::progress(reg) != before {
             return;
         }
+        // Last, because it reads the process's thread list: is anyone
+        // alive that the lab cannot vouch for? It might hold a Sender.
+        reg.outsiders = threads::unknown_threads(&self.baseline_threads);
+        if !reg.outsiders.is_empty() {
+            return; // the supervisor decides on a stall
+        }
         let stuck = live().map(|w| stuck_worker(reg, w)).collect();
         self.declare(reg, Verdict::Deadlock { stuck }, &[]);
     }
@@ -662,8 +626,11 @@ impl Core {
     /// and, with foreign threads in play, the stall verdict.
     pub(crate) fn supervise_tick(&self) {
         let mut reg = self.reg();
+        reg.outsiders.clear();
         self.check_deadlock(&mut reg);
-        if !reg.external_seen || reg.verdict.is_some() || reg.stopped || reg.main_returned {
+        let open_world = reg.external_seen || !reg.outsiders.is_empty();
+        if !open_world || reg.verdict.is_some() || reg.stopped || reg.main_returned {
+            reg.stall = None;
             return;
         }
         let lab_workers: Vec<usize> = (0..reg.workers.len())
@@ -681,7 +648,16 @@ impl Core {
                 let quiet = now - since;
                 if quiet >= self.config.stall_after {
                     let stuck = lab_workers.iter().map(|&w| stuck_worker(&reg, w)).collect();
-                    self.declare(&mut reg, Verdict::Stall { stuck, quiet }, &[]);
+                    let outside = outside_names(&reg);
+                    self.declare(
+                        &mut reg,
+                        Verdict::Stall {
+                            stuck,
+                            quiet,
+                            outside,
+                        },
+                        &[],
+                    );
                 }
             }
             _ if stuck => reg.stall = Some((progress, now)),
@@ -695,8 +671,7 @@ impl Core {
     pub(crate) fn leak_phase(&self) {
         // The grace is lesson time: slowed down by the speed factor, and
         // stopped while the run is paused (a paused worker cannot finish).
-        let mut left = self.scaled(self.config.leak_grace);
-        let mut last = Instant::now();
+        let until = self.elapsed().saturating_add(self.config.leak_grace);
         let mut reg = self.reg();
         loop {
             if reg.verdict.is_some() || reg.stopped {
@@ -708,11 +683,7 @@ impl Core {
             if alive.is_empty() {
                 return;
             }
-            let now = Instant::now();
-            if !self.is_paused() {
-                left = left.saturating_sub(now - last);
-            }
-            last = now;
+            let left = until.saturating_sub(self.elapsed());
             let before = Self::progress(&reg);
             let all_stuck =
                 alive.iter().all(|&w| Self::is_stuck(&reg, w)) && Self::progress(&reg) == before;
@@ -723,7 +694,7 @@ impl Core {
             }
             reg = self
                 .changed
-                .wait_timeout(reg, left.min(Duration::from_millis(10)))
+                .wait_timeout(reg, Duration::from_millis(10))
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
         }
@@ -733,6 +704,8 @@ impl Core {
     /// lab worker to stop, join their threads, and name the ones that would
     /// not stop.
     pub(crate) fn wind_down(&self) -> Vec<String> {
+        // No timer fires for a run that is over.
+        self.timers.stop();
         // `None`: a grace too long to represent, i.e. wait as long as it takes.
         let deadline = Instant::now().checked_add(self.config.stop_grace);
         let mut reg = self.reg();
@@ -890,6 +863,19 @@ impl Core {
             at_verdict: frozen,
         }
     }
+}
+
+/// The threads outside the lab that make a stuck run unprovable: the
+/// external workers it has seen and the threads it could not vouch for.
+fn outside_names(reg: &Registry) -> Vec<String> {
+    let mut names: Vec<String> = reg
+        .workers
+        .iter()
+        .filter(|w| w.external && w.activity.is_live())
+        .map(|w| w.name.to_string())
+        .collect();
+    names.extend(reg.outsiders.iter().cloned());
+    names
 }
 
 /// The part of a worker's name before `#`: `square#2` is in stage `square`.

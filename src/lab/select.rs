@@ -32,6 +32,7 @@ use crossbeam_utils::Backoff;
 pub use crossbeam_channel::{SelectTimeoutError, TrySelectError};
 
 use super::channel::{Receiver, RecvError, SendError, Sender};
+use super::clock::Left;
 use super::runtime::{Core, Wait};
 use super::stats::{ChannelStats, End};
 use super::thread_ctx;
@@ -143,19 +144,28 @@ impl<'a> Select<'a> {
         &mut self,
         timeout: Duration,
     ) -> Result<SelectedOperation<'a>, SelectTimeoutError> {
-        let deadline = match self.core {
-            Some(core) => core.deadline_after(timeout),
-            None => Instant::now().checked_add(timeout),
-        };
-        match deadline {
-            Some(d) => self.select_until(Some(d)),
-            None => Ok(self.select()),
+        let core = self.core.cloned().or_else(thread_ctx::current_core);
+        match core.as_ref().map(|c| c.clock.deadline_after(timeout)) {
+            Some(None) => Ok(self.select()), // too far to represent: forever
+            Some(Some(deadline)) => self.select_until(Some(deadline)),
+            None => {
+                // No lab in sight: wall time, as crossbeam's.
+                let deadline = Instant::now().checked_add(timeout);
+                match (self.core, deadline) {
+                    (None, Some(d)) => {
+                        std::thread::sleep(d.saturating_duration_since(Instant::now()));
+                        Err(SelectTimeoutError)
+                    }
+                    _ => Ok(self.select()),
+                }
+            }
         }
     }
 
+    /// `deadline` is lesson time.
     fn select_until(
         &mut self,
-        deadline: Option<Instant>,
+        deadline: Option<Duration>,
     ) -> Result<SelectedOperation<'a>, SelectTimeoutError> {
         let Some(core) = self.core else {
             return select_nothing(deadline);
@@ -180,32 +190,40 @@ impl<'a> Select<'a> {
         let arms = self.arms.iter().map(|(end, ch)| (*end, Arc::clone(ch)));
         core.begin_wait(worker, Wait::Select(arms.collect()), deadline);
         let picked = match deadline {
-            Some(d) => self
-                .inner
-                .select_deadline(d)
-                .map_err(|_| SelectTimeoutError),
             None => Ok(self.inner.select()),
+            // The arms are the caller's, so no pace arm can join them: wait
+            // in bounded slices of wall time and look at lesson time again
+            // after each, so a pause or a new speed is felt within a slice.
+            Some(deadline) => loop {
+                let slice = match core.clock.left(deadline) {
+                    Left::Reached => break Err(SelectTimeoutError),
+                    Left::Wall(w) => w.min(PACE_SLICE),
+                    Left::Paused => PACE_SLICE,
+                };
+                if let Ok(op) = self.inner.select_timeout(slice) {
+                    break Ok(op);
+                }
+            },
         };
         core.end_wait(worker);
         picked.map(|op| self.wrap(op, core))
     }
 }
 
+/// How long a select with a timeout waits before it looks at lesson time
+/// again (a pause or a change of speed is felt within this).
+const PACE_SLICE: Duration = Duration::from_millis(50);
+
 /// A select with no arm: it can never complete. On a lab worker it shows
 /// as selecting on nothing (part of the deadlock picture) and wakes when the
-/// run aborts; elsewhere it waits forever, as crossbeam's does.
+/// run aborts (or its lesson-time deadline passes); elsewhere it waits
+/// forever, as crossbeam's does.
 fn select_nothing<'a>(
-    deadline: Option<Instant>,
+    deadline: Option<Duration>,
 ) -> Result<SelectedOperation<'a>, SelectTimeoutError> {
     let Some(core) = thread_ctx::current_core() else {
-        match deadline {
-            Some(d) => {
-                std::thread::sleep(d.saturating_duration_since(Instant::now()));
-                return Err(SelectTimeoutError);
-            }
-            None => loop {
-                std::thread::park();
-            },
+        loop {
+            std::thread::park();
         }
     };
     if !core.pass() {
@@ -213,16 +231,9 @@ fn select_nothing<'a>(
     }
     let worker = core.current_worker();
     core.begin_wait(worker, Wait::Select(Vec::new()), deadline);
-    // The abort channel never carries a message: a receive returns only
-    // when the run aborts (or the deadline passes).
-    let timed_out = if let Some(d) = deadline {
-        core.abort_rx.recv_deadline(d).is_err() && !core.is_aborted()
-    } else {
-        let _ = core.abort_rx.recv();
-        false
-    };
+    let timed_out = core.clock.sleep_until(deadline, &core.abort_rx);
     core.end_wait(worker);
-    if timed_out {
+    if timed_out && deadline.is_some() {
         Err(SelectTimeoutError)
     } else {
         Ok(SelectedOperation::aborted())
@@ -257,8 +268,9 @@ impl SelectedOperation<'_> {
         let Some(op) = self.inner.take() else {
             return Err(SendError(msg));
         };
+        let mine = s.counter.claim(&s.core);
         op.send(&s.inner, msg)?;
-        s.stats.bump(End::Send, &s.counter, &s.core);
+        s.stats.bump(End::Send, &s.counter, &s.core, mine);
         Ok(())
     }
 
@@ -267,8 +279,9 @@ impl SelectedOperation<'_> {
         let Some(op) = self.inner.take() else {
             return Err(RecvError);
         };
+        let mine = r.counter.claim(&r.core);
         let msg = op.recv(&r.inner)?;
-        r.stats.bump(End::Recv, &r.counter, &r.core);
+        r.stats.bump(End::Recv, &r.counter, &r.core, mine);
         Ok(msg)
     }
 }

@@ -50,6 +50,28 @@ impl HandleCounter {
     fn count(&self) -> u64 {
         self.count.load(Ordering::Relaxed)
     }
+
+    /// Called *before* an operation through this handle: true when the
+    /// calling thread owns the handle (it then counts with a plain store).
+    /// A thread's first use of a handle makes it the owner, and a thread the
+    /// lab has not seen yet is registered here, before its operation can
+    /// complete: once a message it sent can be received, the lab knows it.
+    #[inline]
+    pub(crate) fn claim(&self, core: &Arc<Core>) -> bool {
+        let me = thread_ctx::thread_number();
+        let owner = self.owner.load(Ordering::Relaxed);
+        owner == me || self.claim_cold(core, me, owner)
+    }
+
+    #[cold]
+    fn claim_cold(&self, core: &Arc<Core>, me: u64, owner: u64) -> bool {
+        core.current_worker(); // registers a foreign thread on first sight
+        owner == 0
+            && self
+                .owner
+                .compare_exchange(0, me, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+    }
 }
 
 #[derive(Default)]
@@ -218,38 +240,24 @@ impl ChannelStats {
         }
     }
 
-    /// Records one completed operation on `end` through `counter`.
+    /// Records one completed operation on `end` through `counter`; `mine`
+    /// is what [`HandleCounter::claim`] said before the operation.
     ///
     /// The hot path: the owner thread does a plain load and store on its own
     /// cache line. Anyone else pays one shared `fetch_add`.
     #[inline]
-    pub(crate) fn bump(&self, end: End, counter: &HandleCounter, core: &Arc<Core>) {
-        let me = thread_ctx::thread_number();
-        let owner = counter.owner.load(Ordering::Relaxed);
-        if owner == me {
+    pub(crate) fn bump(&self, end: End, counter: &HandleCounter, core: &Arc<Core>, mine: bool) {
+        if mine {
             counter
                 .count
                 .store(counter.count.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
         } else {
-            self.bump_cold(end, counter, core, me, owner);
+            self.bump_shared(end, core);
         }
     }
 
     #[cold]
-    fn bump_cold(&self, end: End, counter: &HandleCounter, core: &Arc<Core>, me: u64, owner: u64) {
-        if owner == 0
-            && counter
-                .owner
-                .compare_exchange(0, me, Ordering::Relaxed, Ordering::Relaxed)
-                .is_ok()
-        {
-            counter
-                .count
-                .store(counter.count.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
-            // First use by this thread: make sure the lab knows the thread.
-            core.current_worker();
-            return;
-        }
+    fn bump_shared(&self, end: End, core: &Arc<Core>) {
         let shared = match end {
             End::Send => &self.shared_sent,
             End::Recv => &self.shared_received,

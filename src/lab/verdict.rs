@@ -31,13 +31,17 @@ pub enum Verdict {
         /// Each worker and what it waits on.
         stuck: Vec<StuckWorker>,
     },
-    /// A thread outside the lab touched the run's channels, so a deadlock
-    /// cannot be proven; nothing moved for `quiet`.
+    /// A thread outside the lab touched the run's channels, or is alive
+    /// and might hold one of its handles, so a deadlock cannot be proven;
+    /// nothing moved for `quiet`.
     Stall {
         /// Each lab worker and what it waits on.
         stuck: Vec<StuckWorker>,
         /// How long nothing moved.
         quiet: Duration,
+        /// The threads outside the lab still alive, as far as it can name
+        /// them (`worker (external)`, `helper (tid 4242)`).
+        outside: Vec<String>,
     },
     /// The lesson's main returned while these workers were still alive.
     Leak {
@@ -80,11 +84,21 @@ impl Verdict {
     pub fn headline(&self) -> String {
         match self {
             Self::Deadlock { .. } => "deadlock: all workers are asleep".to_owned(),
-            Self::Stall { quiet, .. } => format!(
-                "stall: no progress for {:.1}s (a thread outside the lab touched these \
-                 channels, so a deadlock cannot be proven)",
-                quiet.as_secs_f64()
-            ),
+            Self::Stall { quiet, outside, .. } => {
+                let who = if outside.is_empty() {
+                    "a thread outside the lab touched these channels".to_owned()
+                } else {
+                    format!(
+                        "threads the lab did not start are alive ({}) and might hold a \
+                         Sender",
+                        outside.join(", ")
+                    )
+                };
+                format!(
+                    "stall: no progress for {:.1}s ({who}, so a deadlock cannot be proven)",
+                    quiet.as_secs_f64()
+                )
+            }
             Self::Leak { leaked } => {
                 let n = leaked.len();
                 let s = if n == 1 { "" } else { "s" };

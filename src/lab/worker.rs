@@ -115,6 +115,7 @@ where
         .name(name.to_string())
         .spawn(move || {
             let core = thread_core;
+            let _voucher = super::threads::vouch_for_this_thread();
             thread_ctx::join(&core, id, false, foreign_ops);
             core.set_thread(id, thread_ctx::thread_number());
             let result = panic::catch_unwind(AssertUnwindSafe(f));
