@@ -250,6 +250,27 @@ impl Lesson {
         }
     }
 
+    /// The lesson text as a reader sees it (the TUI, `chanlab show`): the
+    /// README with rustdoc's hidden doctest lines (`# use ...`) left out of
+    /// its Rust code blocks and the fences' test flags (`rust,no_run`)
+    /// dropped. Made once per lesson and kept.
+    #[must_use]
+    pub fn text(&self) -> &'static str {
+        static TEXTS: std::sync::Mutex<Vec<(usize, &'static str)>> =
+            std::sync::Mutex::new(Vec::new());
+        let key = self.readme.as_ptr() as usize;
+        let mut texts = TEXTS
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((_, text)) = texts.iter().find(|(k, _)| *k == key) {
+            return text;
+        }
+        // Leaked on purpose: one string per lesson, for the process's life.
+        let text: &'static str = Box::leak(reader_text(self.readme).into_boxed_str());
+        texts.push((key, text));
+        text
+    }
+
     /// `01 pipeline`.
     #[must_use]
     pub fn label(&self) -> String {
@@ -278,6 +299,55 @@ impl Lesson {
     ) -> Report<Outcome> {
         self.start(variant, knobs, config).wait()
     }
+}
+
+/// `markdown` as a reader sees it: in ```` ```rust ```` blocks (any
+/// `rust,…` flags) the lines rustdoc hides — `#` alone or `# ` and more —
+/// are left out and the flags dropped; `##` keeps its rustdoc meaning of a
+/// literal `#`. Other blocks and the prose are untouched.
+#[must_use]
+pub fn reader_text(markdown: &str) -> String {
+    let mut out = String::with_capacity(markdown.len());
+    let mut fence: Option<(&str, bool)> = None; // (marker, is rust)
+    for line in markdown.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        match fence {
+            None => {
+                if let Some(marker) = ["```", "~~~"].into_iter().find(|m| trimmed.starts_with(m)) {
+                    let info = trimmed[marker.len()..].trim();
+                    let rust = info == "rust" || info.starts_with("rust,");
+                    fence = Some((marker, rust));
+                    if rust {
+                        let indent = &line[..line.len() - trimmed.len()];
+                        out.push_str(indent);
+                        out.push_str(marker);
+                        out.push_str("rust\n");
+                        continue;
+                    }
+                }
+            }
+            Some((marker, rust)) => {
+                if trimmed.starts_with(marker) {
+                    fence = None;
+                } else if rust {
+                    let code = trimmed.trim_end_matches(['\n', '\r']);
+                    if code == "#" || code.starts_with("# ") {
+                        continue;
+                    }
+                    if let Some(rest) = code.strip_prefix("##") {
+                        let indent = &line[..line.len() - trimmed.len()];
+                        out.push_str(indent);
+                        out.push('#');
+                        out.push_str(rest);
+                        out.push('\n');
+                        continue;
+                    }
+                }
+            }
+        }
+        out.push_str(line);
+    }
+    out
 }
 
 /// Whether a finished run showed what its variant expects.

@@ -121,7 +121,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode, InputError> {
         }
         Some(Command::Show { lesson }) => {
             let lesson = find_lesson(&lesson)?;
-            let _ = writeln!(io::stdout().lock(), "{}", lesson.readme.trim_end());
+            let _ = writeln!(io::stdout().lock(), "{}", lesson.text().trim_end());
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Run(args)) => run(&args),
@@ -290,9 +290,14 @@ pub fn headless(
     );
     let _ = writeln!(
         out,
-        "knobs: items {}, buffer {}, workers {}, seed {}, speed {}x\n",
+        "knobs: items {}, buffer {}, workers {}, seed {}, speed {}x",
         knobs.items, knobs.buffer, knobs.workers, knobs.seed, config.speed
     );
+    let hidden = lesson.hidden(variant, &knobs);
+    if let Some(why) = &hidden {
+        let _ = writeln!(out, "trap hidden: {why}");
+    }
+    let _ = writeln!(out);
     let run = lesson.start(variant, knobs, config);
     let mut next = 0;
     let mut cleanup = 0u64;
@@ -326,7 +331,7 @@ pub fn headless(
         );
     }
     let _ = writeln!(out);
-    let broken = summarize(&report, out);
+    let broken = summarize(&report, hidden.as_deref(), out);
     if broken {
         ExitCode::from(1)
     } else {
@@ -334,12 +339,16 @@ pub fn headless(
     }
 }
 
-/// Prints the outcome and the verdict; true when the run broke.
-fn summarize(report: &Report<Outcome>, out: &mut dyn Write) -> bool {
+/// Prints the outcome and the verdict; true when the run broke. `hidden`:
+/// why the knobs hide the trap that ran, if they do.
+fn summarize(report: &Report<Outcome>, hidden: Option<&str>, out: &mut dyn Write) -> bool {
     let mut broken = false;
     match &report.outcome {
         Some(o) => {
             let _ = writeln!(out, "outcome: {o}");
+            for chosen in &o.by_design {
+                let _ = writeln!(out, "  by design: {chosen}");
+            }
             for n in &o.notes {
                 let _ = writeln!(out, "  note: {n}");
             }
@@ -359,7 +368,12 @@ fn summarize(report: &Report<Outcome>, out: &mut dyn Write) -> bool {
             let _ = writeln!(out, "  {line}");
         }
     } else if !broken {
-        let _ = writeln!(out, "verdict: no deadlock, no leak");
+        let held = report.outcome.as_ref().is_some_and(Outcome::held_by_design);
+        let how = if held { ", held as designed" } else { "" };
+        let _ = writeln!(out, "verdict: no deadlock, no leak{how}");
+        if let Some(why) = hidden {
+            let _ = writeln!(out, "  the trap did not show: {why}");
+        }
     }
     if !report.unstoppable.is_empty() {
         broken = true;

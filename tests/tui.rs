@@ -141,8 +141,17 @@ static FAN: Lesson = Lesson {
         workers: 1..=16,
     },
     main: fixture_main,
-    hidden_by: chanlab::lessons::never_hidden,
+    hidden_by: fan_hidden,
 };
+
+/// The fixture's `unordered` trap cannot show with a single worker.
+fn fan_hidden(variant: &Variant, knobs: &Knobs) -> Option<String> {
+    (variant.name == "unordered" && knobs.workers == 1).then(|| {
+        "hidden by these knobs: with --workers 1 one worker keeps the input order; \
+         try --workers 2"
+            .to_owned()
+    })
+}
 
 static FIXTURE_CATALOG: &[&Lesson] = &[&PIPELINE, &FAN];
 
@@ -959,4 +968,81 @@ fn timers_are_not_drawn_as_links_between_stages() {
     let flow = chanlab::tui::flow::arrange(&snap, &links);
     let drawn: Vec<&str> = flow.channels().map(|c| c.name.as_str()).collect();
     assert_eq!(drawn, ["numbers", "squares", "filtered"]);
+}
+
+fn clean_report(outcome: Outcome) -> Report<Outcome> {
+    let mut snapshot = mid_run(2_000, 10);
+    snapshot.finished = true;
+    Report {
+        outcome: Some(outcome),
+        verdict: None,
+        unstoppable: Vec::new(),
+        stopped: false,
+        snapshot,
+    }
+}
+
+/// A fix that drops items on purpose says what its policy chose, never
+/// "finished clean" beside a count of lost items.
+#[test]
+fn a_fix_that_drops_by_design_says_held_as_designed() {
+    let mut app = pipeline_app("cancel");
+    feed_mid_run(&mut app);
+    app.on_finished(
+        clean_report(Outcome {
+            items_in: 60,
+            items_out: 44,
+            dropped: 16,
+            by_design: vec![
+                "16 dropped: a full subscriber's buffer drops the newest message".into(),
+            ],
+            ..Outcome::default()
+        }),
+        EventBatch::default(),
+    );
+    let shown = screen(&app, 160, 40);
+    assert!(
+        shown.contains("✓ held as designed: 60 in → 44 out · 0 lost · 16 dropped by design"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("by design: 16 dropped: a full subscriber's buffer drops the newest"),
+        "{shown}"
+    );
+    assert!(!shown.contains("finished clean"), "{shown}");
+}
+
+/// A trap its knobs make impossible says so, and which values show it.
+#[test]
+fn a_trap_hidden_by_its_knobs_says_so() {
+    let mut app = fixture_app();
+    let knobs = Knobs {
+        workers: 1,
+        ..FAN.defaults
+    };
+    let action = app.open_lesson(&FAN, FAN.variant("unordered"), Some(knobs));
+    assert_eq!(action, Action::StartRun);
+    feed_mid_run(&mut app);
+    app.on_finished(
+        clean_report(Outcome {
+            items_in: 20,
+            items_out: 20,
+            order_kept: Some(true),
+            ..Outcome::default()
+        }),
+        EventBatch::default(),
+    );
+    let shown = screen(&app, 160, 40);
+    assert!(
+        shown.contains("✓ finished clean, trap hidden: 20 in → 20 out · order kept"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("hidden by these knobs: with --workers 1 one worker keeps the input order"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("trap hidden by the knobs"),
+        "the header says it too: {shown}"
+    );
 }

@@ -384,7 +384,7 @@ impl App {
     fn layout_readme(&self, view: &mut LessonView) {
         let width = self.readme_pane().width.max(1);
         if view.readme_width != width {
-            view.readme = markdown::readme_text(view.lesson.readme, width, self.theme);
+            view.readme = markdown::readme_text(view.lesson.text(), width, self.theme);
             view.readme_rows = markdown::wrapped_rows(&view.readme, width);
             view.readme_width = width;
         }

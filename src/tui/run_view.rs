@@ -73,10 +73,11 @@ impl Widget for &RunPanel<'_> {
         let banner_rows = banner
             .as_ref()
             .map_or(0, |p| (p.line_count(inner.width) as u16).min(BANNER_MAX));
+        let hidden = self.view.lesson.hidden(self.view.variant, &self.view.knobs);
         let outcome = live
             .finished
             .as_ref()
-            .map(|f| outcome_lines(f, live.verdict().is_some(), theme));
+            .map(|f| outcome_lines(f, live.verdict().is_some(), hidden.as_deref(), theme));
         let outcome_rows = outcome
             .as_ref()
             .map_or(0, |l| (l.len() as u16).min(OUTCOME_MAX));
@@ -184,8 +185,14 @@ fn dump_lines(verdict: &Verdict) -> Vec<String> {
         .collect()
 }
 
-/// The outcome line(s) once the run is over.
-fn outcome_lines(finished: &Finished, has_verdict: bool, theme: Theme) -> Vec<Line<'static>> {
+/// The outcome line(s) once the run is over. `hidden`: why these knobs
+/// hide the trap that ran, if they do.
+fn outcome_lines(
+    finished: &Finished,
+    has_verdict: bool,
+    hidden: Option<&str>,
+    theme: Theme,
+) -> Vec<Line<'static>> {
     let Some(outcome) = &finished.outcome else {
         let text = if finished.stopped {
             "run stopped before main returned"
@@ -201,13 +208,23 @@ fn outcome_lines(finished: &Finished, has_verdict: bool, theme: Theme) -> Vec<Li
         None => {}
     }
     let _ = write!(facts, " · {} lost", outcome.lost);
+    if outcome.dropped > 0 {
+        let _ = write!(facts, " · {} dropped by design", outcome.dropped);
+    }
     let clean = !has_verdict && !outcome.is_broken();
-    let (head, style) = if clean {
-        ("✓ finished clean: ", theme.good())
-    } else {
-        ("outcome: ", theme.bad())
+    let (head, style) = match (clean, hidden) {
+        (true, Some(_)) => ("✓ finished clean, trap hidden: ", theme.notice()),
+        (true, None) if outcome.held_by_design() => ("✓ held as designed: ", theme.good()),
+        (true, None) => ("✓ finished clean: ", theme.good()),
+        (false, _) => ("outcome: ", theme.bad()),
     };
     let mut lines = vec![Line::styled(format!("{head}{facts}"), style)];
+    if let (true, Some(why)) = (clean, hidden) {
+        lines.push(Line::styled(format!("  {why}"), theme.notice()));
+    }
+    for chosen in &outcome.by_design {
+        lines.push(Line::styled(format!("  by design: {chosen}"), theme.good()));
+    }
     for problem in &outcome.problems {
         lines.push(Line::styled(format!("  problem: {problem}"), theme.bad()));
     }

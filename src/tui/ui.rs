@@ -301,8 +301,14 @@ fn run_state(app: &App, view: &LessonView, theme: Theme) -> (String, Style) {
             .outcome
             .as_ref()
             .is_none_or(crate::lessons::Outcome::is_broken);
+        let hidden = view.lesson.hidden(view.variant, &view.knobs).is_some();
         return if broken {
             (format!("✗ finished, broken, {at}"), theme.bad())
+        } else if hidden {
+            (
+                format!("✓ finished in {at}, trap hidden by the knobs"),
+                theme.notice(),
+            )
         } else {
             (format!("✓ finished in {at}"), theme.good())
         };
