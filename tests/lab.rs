@@ -537,11 +537,13 @@ fn pause_freezes_and_each_step_lets_exactly_one_operation_through() {
         });
     }
     assert_eq!(sent(&lab), 3);
-    assert_eq!(
-        state_of(&lab, "main"),
-        Some(WorkerState::Running),
-        "held at the gate"
-    );
+    // Held at the gate before its next operation, and shown so (not as
+    // running): the learner sees why nothing moves.
+    wait_for(&lab, "main held at the gate", |s| {
+        s.workers
+            .iter()
+            .any(|w| w.name == "main" && w.state == WorkerState::Paused)
+    });
     lab.set_paused(false);
     let report = run.wait();
     assert_eq!(report.outcome, Some(3));

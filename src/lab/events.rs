@@ -26,6 +26,24 @@ pub enum EventKind {
         /// On what: its state as it started waiting.
         state: WorkerState,
     },
+    /// A worker sent an item (with `Config::log_items`).
+    Sent {
+        /// Who sent it.
+        worker: String,
+        /// On which channel.
+        channel: String,
+        /// Which one: the channel's n-th message, from 1.
+        item: u64,
+    },
+    /// A worker received an item (with `Config::log_items`).
+    Received {
+        /// Who received it.
+        worker: String,
+        /// From which channel.
+        channel: String,
+        /// Which one: the n-th message taken from the channel, from 1.
+        item: u64,
+    },
     /// A worker returned.
     Finished {
         /// Its name.
@@ -89,6 +107,16 @@ impl fmt::Display for EventKind {
                 write!(f, "{worker} (a thread outside the lab) joined")
             }
             Self::Blocked { worker, state } => write!(f, "{worker} {state}"),
+            Self::Sent {
+                worker,
+                channel,
+                item,
+            } => write!(f, "{worker} sent item {item} on `{channel}`"),
+            Self::Received {
+                worker,
+                channel,
+                item,
+            } => write!(f, "{worker} received item {item} from `{channel}`"),
             Self::Finished { worker } => write!(f, "{worker} finished"),
             Self::Panicked { worker, message } => write!(f, "{worker} panicked: {message}"),
             Self::Closed {

@@ -75,6 +75,33 @@ pub use worker::{JoinError, JoinHandle};
 use runtime::Core;
 use stats::End;
 
+/// A duration as a learner reads it: `9.8 ms`, `250 µs`, `1.5 s`, `2 min`.
+///
+/// ```
+/// use std::time::Duration;
+/// use chanlab::lab::in_words;
+///
+/// assert_eq!(in_words(Duration::from_micros(9_809)), "9.8 ms");
+/// assert_eq!(in_words(Duration::from_millis(1_500)), "1.5 s");
+/// assert_eq!(in_words(Duration::from_secs(3_600)), "60 min");
+/// ```
+#[must_use]
+pub fn in_words(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if d == Duration::MAX || s >= 1e9 {
+        "forever".to_owned()
+    } else if s >= 120.0 {
+        format!("{:.0} min", s / 60.0)
+    } else if s >= 1.0 {
+        let n = format!("{s:.3}");
+        format!("{} s", n.trim_end_matches('0').trim_end_matches('.'))
+    } else if s >= 1e-3 {
+        format!("{:.1} ms", s * 1e3)
+    } else {
+        format!("{:.0} µs", s * 1e6)
+    }
+}
+
 /// A handle on one run's runtime. Cheap to clone; every clone is the same lab.
 #[derive(Clone)]
 pub struct Lab {
@@ -203,14 +230,14 @@ impl Lab {
     /// stands still while the run is paused), like crossbeam's `after`.
     #[must_use]
     pub fn after(&self, d: Duration) -> Receiver<Instant> {
-        self.timer(format!("after {d:?}"), d, false)
+        self.timer(format!("{} timer", in_words(d)), d, false)
     }
 
     /// A channel that delivers a message every `d` of lesson time, like
     /// crossbeam's `tick` (a tick its receiver has not taken yet is skipped).
     #[must_use]
     pub fn tick(&self, d: Duration) -> Receiver<Instant> {
-        self.timer(format!("tick {d:?}"), d, true)
+        self.timer(format!("{} ticker", in_words(d)), d, true)
     }
 
     /// A channel that never delivers and never closes, like crossbeam's

@@ -49,6 +49,11 @@ pub struct Config {
     pub spin_limit: u64,
     /// Start with the pacing gate closed (a classroom starts paused).
     pub start_paused: bool,
+    /// Log every item that moves (who sent or received the n-th message of
+    /// which channel) in the event ring, for the live view's event log. Off
+    /// by default: it costs a lock per operation, which a watched, paced
+    /// run can afford and a benchmark cannot.
+    pub log_items: bool,
 }
 
 impl Default for Config {
@@ -61,6 +66,7 @@ impl Default for Config {
             stop_grace: Duration::from_secs(2),
             spin_limit: 100_000,
             start_paused: false,
+            log_items: false,
         }
     }
 }
@@ -101,6 +107,8 @@ impl Wait {
 
 enum Activity {
     Running,
+    /// Held at the pacing gate (the run is paused).
+    AtGate,
     Waiting {
         wait: Wait,
         /// Lesson time at which the wait gives up, if it does.
@@ -265,6 +273,33 @@ impl Core {
 
     #[cold]
     fn pass_slow(&self) -> bool {
+        // A worker held here shows as paused, not running. Marked before
+        // the gate's lock is taken: `declare` holds the registry while it
+        // takes that lock, so the other order could deadlock.
+        let me = thread_ctx::worker_id(self.id);
+        if let Some(me) = me
+            && self.is_paused()
+        {
+            let mut reg = self.reg();
+            if matches!(reg.workers[me].activity, Activity::Running) {
+                reg.workers[me].activity = Activity::AtGate;
+            }
+        }
+        let passed = self.wait_at_gate();
+        if let Some(me) = me {
+            self.leave_gate(me);
+        }
+        passed
+    }
+
+    fn leave_gate(&self, worker: usize) {
+        let mut reg = self.reg();
+        if matches!(reg.workers[worker].activity, Activity::AtGate) {
+            reg.workers[worker].activity = Activity::Running;
+        }
+    }
+
+    fn wait_at_gate(&self) -> bool {
         let mut steps = lock(&self.steps);
         loop {
             match self.mode.load(Ordering::Acquire) {
@@ -420,6 +455,32 @@ impl Core {
         let (id, ops) = self.register(name, true, me, false);
         thread_ctx::join(self, id, true, ops);
         id
+    }
+
+    /// Logs one item moving through `ch` (see `Config::log_items`).
+    #[cold]
+    pub(crate) fn log_item(&self, ch: &ChannelStats, end: End) {
+        if ch.kind != ChannelKind::Normal {
+            return; // a timer firing is not an item
+        }
+        let Some(me) = thread_ctx::worker_id(self.id) else {
+            return;
+        };
+        let worker = self.reg().workers[me].name.to_string();
+        let totals = ch.totals();
+        let channel = ch.name.to_string();
+        self.log(match end {
+            End::Send => EventKind::Sent {
+                worker,
+                channel,
+                item: totals.sent,
+            },
+            End::Recv => EventKind::Received {
+                worker,
+                channel,
+                item: totals.received,
+            },
+        });
     }
 
     /// An operation through a handle owned by another thread.
@@ -940,6 +1001,7 @@ fn could_proceed(reg: &Registry, wait: &Wait) -> bool {
 fn public_state(reg: &Registry, w: usize) -> WorkerState {
     match &reg.workers[w].activity {
         Activity::Running => WorkerState::Running,
+        Activity::AtGate => WorkerState::Paused,
         Activity::Sleeping(r) => WorkerState::Sleeping(r.clone()),
         Activity::Done => WorkerState::Done,
         Activity::Panicked(m) => WorkerState::Panicked { message: m.clone() },
@@ -959,6 +1021,7 @@ fn public_state(reg: &Registry, w: usize) -> WorkerState {
                     .map(|(end, ch)| SelectArm {
                         channel: ch.name.to_string(),
                         send: *end == End::Send,
+                        timer: matches!(ch.kind, ChannelKind::Timer { .. }),
                     })
                     .collect(),
             },
@@ -1016,6 +1079,9 @@ fn stuck_worker(reg: &Registry, w: usize) -> StuckWorker {
                     let parts: Vec<String> = arms
                         .iter()
                         .map(|(end, ch)| {
+                            if matches!(ch.kind, ChannelKind::Timer { .. }) {
+                                return format!("its {}", ch.name);
+                            }
                             let dir = if *end == End::Send { "send" } else { "recv" };
                             format!("{dir} {}", channel_detail(ch, *end))
                         })
@@ -1030,6 +1096,7 @@ fn stuck_worker(reg: &Registry, w: usize) -> StuckWorker {
             d
         }
         Activity::Running => "is still running".to_owned(),
+        Activity::AtGate => "is paused before its next operation".to_owned(),
         Activity::Sleeping(SleepReason::Work) => "is still working".to_owned(),
         Activity::Sleeping(SleepReason::Timer) => "sleeps on a timer".to_owned(),
         Activity::Done => "finished".to_owned(),

@@ -23,6 +23,9 @@ pub struct SelectArm {
     pub channel: String,
     /// True for a send arm, false for a receive arm.
     pub send: bool,
+    /// True for an `after`/`tick` timer: the worker's own alarm, worded
+    /// "its 9.8 ms timer" rather than as a channel.
+    pub timer: bool,
 }
 
 /// What a worker is doing, as the lab saw it last.
@@ -30,6 +33,9 @@ pub struct SelectArm {
 pub enum WorkerState {
     /// Between lab operations (or inside one that did not block).
     Running,
+    /// Held at the pacing gate: the run is paused and this worker's next
+    /// lab operation waits for resume (or a step).
+    Paused,
     /// Waiting for room (or a partner) to send on a channel.
     BlockedSend {
         /// The channel's name.
@@ -93,6 +99,7 @@ impl WorkerState {
     pub fn label(&self) -> &'static str {
         match self {
             Self::Running => "running",
+            Self::Paused => "paused",
             Self::BlockedSend { .. } => "blocked-send",
             Self::BlockedRecv { .. } => "blocked-recv",
             Self::Selecting { .. } => "selecting",
@@ -113,9 +120,17 @@ impl fmt::Display for WorkerState {
             Self::Selecting { arms } => {
                 write!(f, "waits in select on ")?;
                 for (i, arm) in arms.iter().enumerate() {
-                    let sep = if i == 0 { "" } else { ", " };
-                    let dir = if arm.send { "send" } else { "recv" };
-                    write!(f, "{sep}`{}` ({dir})", arm.channel)?;
+                    let sep = match i {
+                        0 => "",
+                        _ if i + 1 == arms.len() => " or ",
+                        _ => ", ",
+                    };
+                    if arm.timer {
+                        write!(f, "{sep}its {}", arm.channel)?;
+                    } else {
+                        let dir = if arm.send { "send" } else { "recv" };
+                        write!(f, "{sep}`{}` ({dir})", arm.channel)?;
+                    }
                 }
                 Ok(())
             }
@@ -124,6 +139,7 @@ impl fmt::Display for WorkerState {
             Self::Sleeping(SleepReason::Timer) => write!(f, "sleeps on a timer"),
             Self::Panicked { message } => write!(f, "panicked: {message}"),
             Self::Leaked { was } => write!(f, "leaked while it {was}"),
+            Self::Paused => f.write_str("is paused before its next operation"),
             Self::Running | Self::Done => f.write_str(self.label()),
         }
     }

@@ -254,6 +254,9 @@ impl ChannelStats {
         } else {
             self.bump_shared(end, core);
         }
+        if core.config.log_items {
+            core.log_item(self, end);
+        }
     }
 
     #[cold]

@@ -229,10 +229,12 @@ mod tests {
                     SelectArm {
                         channel: "squares".into(),
                         send: false,
+                        timer: false,
                     },
                     SelectArm {
                         channel: "done".into(),
                         send: false,
+                        timer: false,
                     },
                 ],
             },

@@ -19,8 +19,9 @@ impl Default for Theme {
 }
 
 /// The states in the order the legend and the per-stage counts list them.
-pub const STATE_ORDER: [&str; 9] = [
+pub const STATE_ORDER: [&str; 10] = [
     "running",
+    "paused",
     "blocked-send",
     "blocked-recv",
     "selecting",
@@ -36,6 +37,7 @@ pub const STATE_ORDER: [&str; 9] = [
 pub fn glyph_for_label(label: &str) -> &'static str {
     match label {
         "running" => "▶",
+        "paused" => "⏸",
         "blocked-send" => "⇥",
         "blocked-recv" => "⇤",
         "selecting" => "◇",
@@ -90,6 +92,7 @@ impl Theme {
     pub fn state_label(self, label: &str) -> Style {
         match label {
             "running" => self.fg(Color::Green),
+            "paused" => self.fg(Color::Yellow).add_modifier(Modifier::DIM),
             "blocked-send" => self.fg(Color::Yellow),
             "blocked-recv" => self.fg(Color::Cyan),
             "selecting" => self.fg(Color::Magenta),
