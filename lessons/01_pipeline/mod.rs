@@ -58,8 +58,8 @@ static VARIANTS: [Variant; 4] = [
         name: "leak",
         kind: VariantKind::Trap,
         summary: "the sink hands the first items to main, then works on with its Receiver in hand, unread",
-        explains: "while `filtered` has a live Receiver no send to it fails, so main returns with the sink still \
-                   working and every stage that has more to send than the channels hold blocked: leak",
+        explains: "while `filtered` has a live Receiver no send to it fails: main returns with the sink still \
+                   working, and a stage with more to send than the channels hold waits on a full one for good: leak",
         fixed_by: Some("cancel"),
         expect: Expect::Verdict("leak"),
     },
