@@ -204,3 +204,97 @@ fn lesson_is_in_the_catalog() {
         ["correct", "merge-never-closes", "unordered", "ordered"]
     );
 }
+
+/// Knobs across the lesson's ranges, small enough to stay fast.
+fn sweep() -> Vec<Knobs> {
+    [
+        (2, 0, 2),
+        (2, 3, 2),
+        (3, 1, 3),
+        (5, 0, 4),
+        (24, 2, 3),
+        (24, 32, 2),
+        (30, 1, 8),
+    ]
+    .into_iter()
+    .map(|(items, buffer, workers)| Knobs {
+        items,
+        buffer,
+        workers,
+        seed: 11,
+    })
+    .collect()
+}
+
+/// Within the lesson's ranges no knob hides a trap, and each one breaks
+/// as it says: `merge-never-closes` deadlocks with every item delivered
+/// (counted by the lab after the abort), `unordered` brings item 0 last.
+#[test]
+fn no_knob_in_range_hides_a_trap() {
+    for knobs in sweep() {
+        assert!(LESSON.ranges.workers.contains(&knobs.workers));
+        for trap in LESSON.traps() {
+            assert_eq!(LESSON.hidden(trap, &knobs), None, "{} {knobs:?}", trap.name);
+            let report = run_with(trap.name, knobs);
+            assert!(
+                lessons::meets_expectation_with(&LESSON, trap, &knobs, &report),
+                "{} {knobs:?}: {report:?}",
+                trap.name
+            );
+            let outcome = report.outcome.as_ref().expect("main returned");
+            assert_eq!(outcome.items_out, knobs.items, "{} {knobs:?}", trap.name);
+            assert_eq!(outcome.lost, 0, "{} {knobs:?}", trap.name);
+            if trap.name == "merge-never-closes" {
+                let stuck = common::deadlock_of(&report);
+                common::named(stuck, "consumer");
+            } else {
+                assert_eq!(outcome.order_kept, Some(false), "{knobs:?}");
+                let n = knobs.items;
+                let last = format!("item 0 came out {n}");
+                assert!(
+                    outcome.problems.iter().any(|p| p.contains(&last)),
+                    "{knobs:?}: {:?}",
+                    outcome.problems
+                );
+            }
+        }
+    }
+}
+
+/// With one worker (below the lesson's range) `unordered` cannot show
+/// disorder: `hidden_by` says so, and the run is clean and in order.
+/// `merge-never-closes` is not hidden by it: it still deadlocks.
+#[test]
+fn one_worker_hides_unordered_and_only_unordered() {
+    for items in [2, 7, 24] {
+        let knobs = Knobs {
+            items,
+            buffer: 2,
+            workers: 1,
+            seed: 1,
+        };
+        let unordered = LESSON.variant("unordered").expect("variant exists");
+        let why = LESSON.hidden(unordered, &knobs).expect("hidden");
+        assert!(why.contains("--workers 1"), "{why}");
+        assert!(why.contains("try --workers 2"), "{why}");
+        let report = run_with("unordered", knobs);
+        assert!(
+            lessons::meets_expectation_with(&LESSON, unordered, &knobs, &report),
+            "{report:?}"
+        );
+        assert!(!lessons::meets_expectation(unordered, &report));
+        let outcome = report.outcome.expect("main returned");
+        assert_eq!(outcome.order_kept, Some(true), "{outcome:?}");
+        assert_eq!(outcome.items_out, items);
+
+        let never = LESSON
+            .variant("merge-never-closes")
+            .expect("variant exists");
+        assert_eq!(LESSON.hidden(never, &knobs), None);
+        let report = run_with("merge-never-closes", knobs);
+        common::deadlock_of(&report);
+        assert!(lessons::meets_expectation_with(
+            &LESSON, never, &knobs, &report
+        ));
+    }
+}

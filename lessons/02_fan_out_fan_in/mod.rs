@@ -32,8 +32,24 @@ pub static LESSON: Lesson = Lesson {
         workers: 2..=32,
     },
     main,
-    hidden_by: crate::lessons::never_hidden,
+    hidden_by,
 };
+
+/// Which knobs hide which trap. `unordered` needs a second worker to
+/// finish the other items while item 0 is held: with one worker, items are
+/// done one after the other and come out in input order (the lesson's
+/// range starts at 2 for that reason). No knob keeps `merge-never-closes`
+/// from deadlocking: the spare Sender keeps `merged` open whatever the
+/// numbers.
+fn hidden_by(variant: &Variant, knobs: &Knobs) -> Option<String> {
+    (variant.name == "unordered" && knobs.workers < 2).then(|| {
+        format!(
+            "hidden by these knobs: with --workers {} one worker does every item in turn, \
+             so results come out in input order; try --workers 2",
+            knobs.workers
+        )
+    })
+}
 
 static VARIANTS: [Variant; 4] = [
     Variant {
