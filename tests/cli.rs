@@ -75,10 +75,9 @@ fn the_leak_trap_exits_1_naming_the_stages() {
         stdout.contains("verdict: leak: main returned while"),
         "{stdout}"
     );
-    assert!(
-        stdout.contains("filter waits to send on `filtered`"),
-        "{stdout}"
-    );
+    // The filter is always named; whether it waits to send or is still
+    // between items depends on timing, so that is not asserted here.
+    assert!(stdout.contains("\n  filter "), "{stdout}");
 }
 
 #[test]

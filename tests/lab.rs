@@ -25,14 +25,6 @@ fn wait_for(lab: &Lab, what: &str, cond: impl Fn(&chanlab::lab::Snapshot) -> boo
     }
 }
 
-fn state_of(lab: &Lab, worker: &str) -> Option<WorkerState> {
-    lab.snapshot()
-        .workers
-        .into_iter()
-        .find(|w| w.name == worker)
-        .map(|w| w.state)
-}
-
 #[test]
 fn smoke() {
     let report = Lab::run(Config::default(), |lab| {
