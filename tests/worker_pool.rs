@@ -2,10 +2,58 @@
 
 mod common;
 
-use chanlab::lab::{Lab, Report, WorkerState};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chanlab::lab::{Lab, Report, Snapshot, WorkerState};
 use chanlab::lessons::worker_pool::{LESSON, Pool, PoolClosed};
 use chanlab::lessons::{Knobs, Outcome};
 use common::{assert_every_variant_meets_its_expectation, fast};
+
+/// Waits (at most 10 s) until `cond` holds for the lab's snapshot: an
+/// observable state, not a guess at how long something takes.
+fn wait_for(lab: &Lab, what: &str, cond: impl Fn(&Snapshot) -> bool) {
+    let start = Instant::now();
+    while !cond(&lab.snapshot()) {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "timed out waiting for {what}"
+        );
+        std::thread::yield_now();
+    }
+}
+
+fn state(snapshot: &Snapshot, worker: &str) -> Option<WorkerState> {
+    snapshot
+        .workers
+        .iter()
+        .find(|w| w.name == worker)
+        .map(|w| w.state.clone())
+}
+
+fn waits_on(channel: &str) -> WorkerState {
+    WorkerState::BlockedRecv {
+        channel: channel.into(),
+    }
+}
+
+/// A pool of one worker that holds each job until `release` closes, with a
+/// queue of one: after `submit(1)` and `submit(2)` return, worker#1 holds
+/// job 1 and job 2 fills the queue.
+fn held_pool(lab: &Lab) -> (Arc<Pool<u64, u64>>, chanlab::lab::Sender<()>) {
+    let (release_tx, release) = lab.bounded::<()>("release", 0);
+    let pool = Pool::new(lab, 1, 1, move |_| {
+        let release = release.clone();
+        move |job| {
+            let _ = release.recv();
+            job
+        }
+    });
+    pool.submit(1).expect("an open pool accepts");
+    pool.submit(2).expect("an open pool accepts");
+    (Arc::new(pool), release_tx)
+}
 
 fn knobs() -> Knobs {
     LESSON.defaults
@@ -170,6 +218,147 @@ fn cancel_returns_queued_jobs_and_refuses_later_submits() {
     // Job 1 was in hand: it finishes. Jobs 2 and 3 were queued: they come back.
     assert_eq!(back, vec![2, 3]);
     assert_eq!(results, vec![1]);
+}
+
+/// Every job whose `submit` returned `Ok` is done or handed back, exactly
+/// once; every refused job came back to its submitter and nowhere else.
+fn assert_every_job_accounted_for(
+    submitted: &[(u64, Result<(), PoolClosed<u64>>)],
+    done: &[u64],
+    back: &[u64],
+) {
+    let mut seen: BTreeMap<u64, usize> = BTreeMap::new();
+    for &job in done.iter().chain(back) {
+        *seen.entry(job).or_default() += 1;
+    }
+    for (job, result) in submitted {
+        match result {
+            Ok(()) => assert_eq!(
+                seen.get(job),
+                Some(&1),
+                "job {job}: submit returned Ok, so it must be done or handed back once \
+                 (done {done:?}, handed back {back:?})"
+            ),
+            Err(PoolClosed(j)) => {
+                assert_eq!(j, job);
+                assert_eq!(
+                    seen.get(job),
+                    None,
+                    "refused job {job} also ran or came back"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn cancel_hands_back_a_job_whose_submit_was_in_flight() {
+    // The submitter has taken its Sender for job 3 but not yet sent; cancel
+    // runs; then the submitter sends. Before the fix, cancel had already
+    // returned [2] and the workers had left: job 3 landed in the queue,
+    // `submit` returned Ok, and the job was neither run nor handed back.
+    let report = Lab::run(fast(), |lab| {
+        let (pool, release) = held_pool(lab);
+        let (hold_tx, hold) = lab.bounded::<()>("hold", 0);
+        let submitter = {
+            let pool = Arc::clone(&pool);
+            lab.go("submitter", move || pool.submit_held(3, &hold))
+        };
+        wait_for(lab, "the submitter to hold its Sender", |s| {
+            state(s, "submitter") == Some(waits_on("hold"))
+        });
+        let canceller = {
+            let pool = Arc::clone(&pool);
+            lab.go("canceller", move || pool.cancel())
+        };
+        wait_for(
+            lab,
+            "cancel to return, or to wait on `jobs`",
+            |s| matches!(state(s, "canceller"), Some(st) if st == WorkerState::Done || st == waits_on("jobs")),
+        );
+        drop(hold_tx); // the submit in flight sends now
+        let third = submitter.join().expect("the submitter returns");
+        let back = canceller.join().expect("cancel returns");
+        drop(release); // job 1 finishes
+        let done: Vec<u64> = pool.results().iter().collect();
+        pool.join();
+        (third, back, done)
+    });
+    assert!(report.verdict.is_none(), "{:?}", report.verdict);
+    let (third, back, done) = report.outcome.expect("main returned");
+    assert_eq!(third, Ok(()), "the submit in flight got in");
+    assert_every_job_accounted_for(&[(1, Ok(())), (2, Ok(())), (3, third)], &done, &back);
+    assert_eq!(done, vec![1]);
+    assert_eq!(back, vec![2, 3]);
+}
+
+#[test]
+fn cancel_hands_back_the_job_of_a_submit_blocked_on_a_full_queue() {
+    // The issue's picture: the queue is full, a submit waits for room, and
+    // cancel's drain makes room. The job lands; it must come back too.
+    let report = Lab::run(fast(), |lab| {
+        let (pool, release) = held_pool(lab);
+        let submitter = {
+            let pool = Arc::clone(&pool);
+            lab.go("submitter", move || pool.submit(3))
+        };
+        wait_for(lab, "the submit to wait for room in `jobs`", |s| {
+            state(s, "submitter")
+                == Some(WorkerState::BlockedSend {
+                    channel: "jobs".into(),
+                })
+        });
+        let back = pool.cancel();
+        let third = submitter.join().expect("the submitter returns");
+        drop(release);
+        let done: Vec<u64> = pool.results().iter().collect();
+        pool.join();
+        (third, back, done)
+    });
+    assert!(report.verdict.is_none(), "{:?}", report.verdict);
+    let (third, back, done) = report.outcome.expect("main returned");
+    assert_every_job_accounted_for(&[(1, Ok(())), (2, Ok(())), (3, third)], &done, &back);
+    assert_eq!(third, Ok(()));
+    assert_eq!(back, vec![2, 3]);
+}
+
+#[test]
+fn submitters_racing_cancel_never_lose_a_job() {
+    // No staging: four submitters, a reader and cancel run freely. Whatever
+    // the interleaving, each job is done, handed back, or refused to its
+    // submitter; never two of those, never none.
+    for round in 0..40 {
+        let report = Lab::run(fast(), move |lab| {
+            let pool: Arc<Pool<u64, u64>> = Arc::new(Pool::new(lab, 2, 2, |_| |job| job));
+            let results = pool.results();
+            let reader = lab.go("reader", move || results.iter().collect::<Vec<u64>>());
+            let submitters: Vec<_> = (0..4_u64)
+                .map(|s| {
+                    let pool = Arc::clone(&pool);
+                    lab.go(format!("submitter#{s}"), move || {
+                        (s * 100..s * 100 + 25)
+                            .map(|job| (job, pool.submit(job)))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            let back = pool.cancel();
+            let submitted: Vec<_> = submitters
+                .into_iter()
+                .flat_map(|s| s.join().expect("a submitter returns"))
+                .collect();
+            let done = reader.join().expect("the reader returns");
+            pool.join();
+            (submitted, done, back)
+        });
+        assert!(
+            report.verdict.is_none(),
+            "round {round}: {:?}",
+            report.verdict
+        );
+        let (submitted, done, back) = report.outcome.expect("main returned");
+        assert_every_job_accounted_for(&submitted, &done, &back);
+    }
 }
 
 #[test]

@@ -5,9 +5,9 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use crate::lab::{JoinHandle, Lab, Receiver, Sender, TryRecvError};
+use crate::lab::{JoinHandle, Lab, Receiver, Sender};
 use crate::lessons::{Expect, KnobRanges, Knobs, Lesson, Outcome, Variant, VariantKind};
-use crate::select;
+use crate::select_biased;
 
 /// The lesson in the catalog.
 pub static LESSON: Lesson = Lesson {
@@ -155,12 +155,28 @@ impl<J: Send + 'static, R: Send + 'static> Pool<J, R> {
     /// Queues `job`, waiting while the queue is full (backpressure). After
     /// `close` or `cancel` the job comes back as `Err(PoolClosed(job))`.
     pub fn submit(&self, job: J) -> Result<(), PoolClosed<J>> {
-        // A clone, so the lock is not held while `send` waits for room.
-        let jobs = lock(&self.jobs).clone();
-        match jobs {
-            Some(tx) => tx.send(job).map_err(|e| PoolClosed(e.0)),
-            None => Err(PoolClosed(job)),
-        }
+        let Some(jobs) = self.sender() else {
+            return Err(PoolClosed(job)); // closed: the job comes back, no panic
+        };
+        jobs.send(job).map_err(|e| PoolClosed(e.0))
+    }
+
+    /// A Sender for one submit, or `None` once closed. A clone, so the lock
+    /// is not held while `send` waits for room; while it lives, `jobs` stays
+    /// connected.
+    fn sender(&self) -> Option<Sender<J>> {
+        lock(&self.jobs).clone()
+    }
+
+    /// Staging for tests: `submit`, held between taking its Sender and
+    /// sending until `hold` closes: a submit caught in flight.
+    #[doc(hidden)]
+    pub fn submit_held(&self, job: J, hold: &Receiver<()>) -> Result<(), PoolClosed<J>> {
+        let Some(jobs) = self.sender() else {
+            return Err(PoolClosed(job));
+        };
+        let _ = hold.recv();
+        jobs.send(job).map_err(|e| PoolClosed(e.0))
     }
 
     /// No more submits. Workers finish the queue and return; `results`
@@ -183,12 +199,20 @@ impl<J: Send + 'static, R: Send + 'static> Pool<J, R> {
     }
 
     /// The fix `hand-back`: stop accepting, tell the workers to take no new
-    /// job, and return every queued, unstarted job to the caller. Jobs in
-    /// hand still finish and send their results.
+    /// job, and return every job that got into the queue and that no worker
+    /// took. Jobs in hand still finish and send their results.
+    ///
+    /// It drains until `jobs` is disconnected, not until it looks empty: a
+    /// submit in flight holds a Sender clone and can land its job after a
+    /// first look (a submit blocked on a full queue lands as soon as the
+    /// drain makes room). `jobs` disconnects only when the last clone is
+    /// gone, and after `close` no new one can be taken, so when the drain
+    /// ends no send can land any more: every `Ok` job was taken by a worker
+    /// or is in the returned Vec.
     pub fn cancel(&self) -> Vec<J> {
-        self.close();
-        drop(lock(&self.done).take()); // Go: close(done)
-        self.queue.try_iter().collect()
+        self.close(); // stop accepting: later submits are refused
+        drop(lock(&self.done).take()); // Go: close(done): workers take no new job
+        self.queue.iter().collect() // until disconnected: every submit in flight has landed
     }
 
     /// The trap `cancel-drops-jobs`: the same stop, but the queued jobs stay
@@ -215,22 +239,15 @@ fn work<J, R>(
 }
 
 /// The next job, or `None` once the queue is closed and empty, or `done`
-/// is closed. `done` is looked at first, as crossbeam's `select_biased!`
-/// would (the lab's `select!` picks at random among ready arms), so a
-/// canceled worker takes no new job.
+/// is closed. `select_biased!` tries its arms in order: when it finds
+/// `done` closed and a job queued, `done` wins, so a canceled worker takes
+/// no new job. (A job it received before `done` closed is in its hand, and
+/// it finishes that one.)
 fn next_job<J>(queue: &Receiver<J>, done: &Receiver<()>) -> Option<J> {
-    if canceled(done) {
-        return None;
-    }
-    select! {
+    select_biased! {
         recv(done) -> _ => None,
         recv(queue) -> job => job.ok(),
     }
-}
-
-/// True once `done` is closed. Nobody ever sends on it.
-fn canceled(done: &Receiver<()>) -> bool {
-    matches!(done.try_recv(), Err(TryRecvError::Disconnected))
 }
 
 /// One finished job.
