@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use chanlab::lab::{Lab, Report, Snapshot, WorkerState};
 use chanlab::lessons::worker_pool::{LESSON, Pool, PoolClosed};
-use chanlab::lessons::{Knobs, Outcome};
+use chanlab::lessons::{Knobs, Outcome, meets_expectation_with};
 use common::{assert_every_variant_meets_its_expectation, fast};
 
 /// Waits (at most 10 s) until `cond` holds for the lab's snapshot: an
@@ -111,6 +111,36 @@ fn join_before_drain_deadlocks_main_joining_workers_sending() {
 }
 
 #[test]
+fn join_before_drain_reports_the_lab_counts_not_zeros() {
+    // The deadlock aborts the run: main's reads come back empty, so the
+    // outcome counts from the lab's counters. With the defaults: 4 results
+    // in `results`, 3 more held by workers waiting to send, 4 queued.
+    let report = run("join-before-drain");
+    let outcome = report.outcome.as_ref().expect("main returned");
+    assert_eq!(outcome.items_in, 24);
+    assert_eq!(
+        outcome.items_out, 0,
+        "main read nothing before the deadlock"
+    );
+    let problem = &outcome.problems[0];
+    for fact in [
+        "got 11 of 24 jobs into the pool",
+        "took 7",
+        "got 4 results into `results`",
+        "main read 0",
+    ] {
+        assert!(problem.contains(fact), "`{fact}` not in: {problem}");
+    }
+    let results = report
+        .snapshot
+        .channels
+        .iter()
+        .find(|c| c.name == "results")
+        .expect("a results channel");
+    assert_eq!((results.sent, results.received), (4, 0));
+}
+
+#[test]
 fn drain_before_join_holds() {
     let report = run("drain-before-join");
     let outcome = clean(&report);
@@ -169,6 +199,14 @@ fn cancel_drops_the_queued_jobs() {
         outcome.problems[0].contains("dropped at cancel"),
         "{outcome:?}"
     );
+    // The text says `jobs` still shows 4/4 when the workers are gone.
+    let jobs = report
+        .snapshot
+        .channels
+        .iter()
+        .find(|c| c.name == "jobs")
+        .expect("a jobs channel");
+    assert_eq!((jobs.len, jobs.capacity), (k.buffer, Some(k.buffer)));
     println!("{outcome}: {:?} {:?}", outcome.problems, outcome.notes);
 }
 
@@ -187,7 +225,14 @@ fn hand_back_accounts_for_every_job() {
             .any(|n| n.contains(&format!("{} handed back", k.buffer))),
         "{outcome:?}"
     );
-    println!("{outcome}: {:?}", outcome.notes);
+    // Handing back is the policy, not "everything ran": it says so.
+    assert_eq!(outcome.dropped, 0, "handed back is not dropped");
+    assert!(outcome.held_by_design(), "{outcome:?}");
+    assert!(
+        outcome.by_design[0].starts_with(&format!("{} queued job(s) handed back", k.buffer)),
+        "{outcome:?}"
+    );
+    println!("{outcome}: {:?} {:?}", outcome.by_design, outcome.notes);
 }
 
 #[test]
@@ -364,6 +409,84 @@ fn submitters_racing_cancel_never_lose_a_job() {
 #[test]
 fn every_variant_meets_its_expectation() {
     assert_every_variant_meets_its_expectation(&LESSON);
+}
+
+/// The exact condition under which each trap cannot show, from the lesson's
+/// own reasoning: the test's copy, so a change to either is caught.
+fn should_hide(trap: &str, k: &Knobs) -> bool {
+    match trap {
+        // Every result fits in `results`: no worker ever waits for a reader.
+        "join-before-drain" => k.items <= k.buffer as u64,
+        // Every job is in a worker's hand at cancel: nothing is queued.
+        "cancel-drops-jobs" => k.items <= k.workers as u64,
+        _ => false,
+    }
+}
+
+#[test]
+fn hidden_by_says_exactly_when_a_trap_cannot_show() {
+    let mut hidden_seen = 0;
+    let mut shown_seen = 0;
+    for items in [2, 3, 4, 5, 7, 9] {
+        for buffer in [1, 2, 4, 8] {
+            for workers in [1, 2, 3, 5, 8] {
+                let knobs = Knobs {
+                    items,
+                    buffer,
+                    workers,
+                    seed: 3,
+                };
+                for trap in LESSON.traps() {
+                    let hidden = LESSON.hidden(trap, &knobs);
+                    assert_eq!(
+                        hidden.is_some(),
+                        should_hide(trap.name, &knobs),
+                        "{} {knobs:?}: {hidden:?}",
+                        trap.name
+                    );
+                    let report = common::run_with(&LESSON, trap.name, knobs);
+                    assert!(
+                        meets_expectation_with(&LESSON, trap, &knobs, &report),
+                        "{} {knobs:?} (hidden: {hidden:?}): {:?} {:?}",
+                        trap.name,
+                        report.verdict,
+                        report.outcome
+                    );
+                    assert!(report.unstoppable.is_empty());
+                    let outcome = report.outcome.as_ref().expect("main returned");
+                    if let Some(why) = hidden {
+                        // Hidden: the run really is clean, and says why.
+                        hidden_seen += 1;
+                        assert!(report.verdict.is_none(), "{knobs:?}: {:?}", report.verdict);
+                        assert!(!outcome.is_broken(), "{knobs:?}: {outcome:?}");
+                        assert_eq!(outcome.lost, 0);
+                        assert!(why.starts_with("hidden by these knobs: "), "{why}");
+                        assert!(why.contains(&format!("--items {items}")), "{why}");
+                        assert_eq!(outcome.notes[0], why);
+                    } else {
+                        // Shown: the trap really breaks.
+                        shown_seen += 1;
+                        let broke = report.verdict.is_some() || outcome.is_broken();
+                        assert!(broke, "{} {knobs:?}: {outcome:?}", trap.name);
+                        if trap.name == "cancel-drops-jobs" {
+                            let queued = items - k_of(&knobs) - (workers as u64).min(items);
+                            assert_eq!(outcome.lost, queued, "{knobs:?}");
+                        }
+                    }
+                }
+                // The fix holds on the same knobs: every job done or handed back.
+                let report = common::run_with(&LESSON, "hand-back", knobs);
+                let outcome = clean(&report);
+                assert_eq!(outcome.lost, 0, "{knobs:?}: {outcome:?}");
+            }
+        }
+    }
+    assert!(hidden_seen > 0 && shown_seen > 0);
+}
+
+/// Jobs the cancel staging lets run before cancel.
+fn k_of(k: &Knobs) -> u64 {
+    k.items.saturating_sub((k.workers + k.buffer) as u64)
 }
 
 #[test]

@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use crate::lab::{JoinHandle, Lab, Receiver, Sender};
+use crate::lab::{JoinError, JoinHandle, Lab, Receiver, Sender};
 use crate::lessons::{Expect, KnobRanges, Knobs, Lesson, Outcome, Variant, VariantKind};
 use crate::select_biased;
 
@@ -33,7 +33,7 @@ pub static LESSON: Lesson = Lesson {
         workers: 1..=64,
     },
     main,
-    hidden_by: crate::lessons::never_hidden,
+    hidden_by,
 };
 
 static VARIANTS: [Variant; 6] = [
@@ -64,7 +64,7 @@ static VARIANTS: [Variant; 6] = [
     Variant {
         name: "cancel-drops-jobs",
         kind: VariantKind::Trap,
-        summary: "main cancels with jobs still queued; workers return at once and the queue goes down with the pool",
+        summary: "main cancels with jobs still queued; the workers take no new job and return, and the queue goes down with the pool",
         explains: "nobody owns the queued jobs at shutdown: they are silently lost",
         fixed_by: Some("hand-back"),
         expect: Expect::Broken,
@@ -81,7 +81,7 @@ static VARIANTS: [Variant; 6] = [
         name: "hand-back",
         kind: VariantKind::Fix,
         summary: "cancel stops the pool and returns every queued, unstarted job to the caller",
-        explains: "each job is received exactly once, by a worker (done) or by `cancel` (handed back): none is lost",
+        explains: "cancel drains until `jobs` disconnects, so every job whose submit returned Ok is received once, by a worker (done) or by `cancel` (handed back): none is lost",
         fixed_by: None,
         expect: Expect::Clean,
     },
@@ -259,12 +259,14 @@ pub struct Done {
     pub by: usize,
 }
 
-/// Staging for the cancel variants: jobs numbered above `after` wait for
-/// `open` to close before they start, so cancel always finds the same
-/// picture (every worker holding a job, the queue full).
+/// Staging for the cancel variants: a job numbered above `after` tells
+/// main it is in a worker's hand (on `in_hand`), then waits for `open` to
+/// close before it starts. Main cancels once every worker that can hold a
+/// job holds one, so cancel always finds the same picture.
 #[derive(Clone)]
 struct Gate {
     after: u64,
+    in_hand: Sender<()>,
     open: Receiver<()>,
 }
 
@@ -277,6 +279,7 @@ fn start_pool(lab: &Lab, knobs: &Knobs, gate: Option<Gate>) -> Arc<Pool<u64, Don
             if let Some(gate) = &gate
                 && job > gate.after
             {
+                let _ = gate.in_hand.send(()); // staging: "I hold a job" (fails once main stops counting)
                 let _ = gate.open.recv(); // staging: wait until main opens the gate
             }
             lab.work(Duration::from_millis(rng.u64(JOB_MS.0..=JOB_MS.1)));
@@ -314,25 +317,49 @@ fn client(
 }
 
 fn main(lab: &Lab, variant: &Variant, knobs: &Knobs) -> Outcome {
-    match variant.name {
+    let mut outcome = match variant.name {
         "join-before-drain" => join_before_drain(lab, knobs),
         "submit-after-close" => submit_after_close(lab, knobs),
         "cancel-drops-jobs" => cancel(lab, knobs, false),
         "hand-back" => cancel(lab, knobs, true),
         // `drain-before-join` is the correct order.
         _ => correct(lab, knobs),
+    };
+    if let Some(why) = hidden_by(variant, knobs) {
+        outcome.notes.insert(0, why);
+    }
+    outcome
+}
+
+/// Which knobs make a trap impossible (see [`crate::lessons::HiddenBy`]).
+fn hidden_by(variant: &Variant, knobs: &Knobs) -> Option<String> {
+    let (items, buffer, workers) = (knobs.items, knobs.buffer as u64, knobs.workers as u64);
+    match variant.name {
+        "join-before-drain" if items <= buffer => Some(format!(
+            "hidden by these knobs: with --buffer {buffer} ≥ --items {items} every result fits \
+             in `results`, so no worker waits for a reader and the join returns; try --items {}",
+            buffer + 1
+        )),
+        "cancel-drops-jobs" if items <= workers => Some(format!(
+            "hidden by these knobs: with --items {items} ≤ --workers {workers} every job is in a \
+             worker's hand when cancel comes and none is queued, so there is nothing to drop; \
+             try --items {}",
+            workers + 1
+        )),
+        _ => None,
     }
 }
 
 fn correct(lab: &Lab, knobs: &Knobs) -> Outcome {
     let pool = start_pool(lab, knobs, None);
     let client = client(lab, &pool, knobs.items, None);
-    let results = pool.results();
-    let done: Vec<Done> = results.iter().collect(); // ends when the last worker returns
+    let done: Vec<Done> = pool.results().iter().collect(); // ends when the last worker returns
     pool.join(); // every worker has ended: returns at once
-    let refused = client.join().unwrap_or_default();
+    let Some(refused) = unless_aborted(lab, client.join()) else {
+        return aborted(lab, knobs.items);
+    };
     let mut outcome = tally(knobs.items, &done, &[]);
-    note_refused(lab, &mut outcome, &refused);
+    note_refused(&mut outcome, &refused);
     outcome
 }
 
@@ -342,17 +369,12 @@ fn join_before_drain(lab: &Lab, knobs: &Knobs) -> Outcome {
     // The trap: wait for the workers first...
     pool.join();
     // ...and read their results afterwards.
-    let results = pool.results();
-    let done: Vec<Done> = results.iter().collect();
-    let refused = client.join().unwrap_or_default();
+    let done: Vec<Done> = pool.results().iter().collect();
+    let Some(refused) = unless_aborted(lab, client.join()) else {
+        return aborted(lab, knobs.items);
+    };
     let mut outcome = tally(knobs.items, &done, &[]);
-    note_refused(lab, &mut outcome, &refused);
-    if knobs.buffer as u64 >= knobs.items {
-        outcome.notes.push(format!(
-            "`results` holds {} and only {} jobs ran, so no worker waited: the bug is hidden, not gone",
-            knobs.buffer, knobs.items
-        ));
-    }
+    note_refused(&mut outcome, &refused);
     outcome
 }
 
@@ -360,10 +382,11 @@ fn submit_after_close(lab: &Lab, knobs: &Knobs) -> Outcome {
     let late = knobs.items + 1;
     let pool = start_pool(lab, knobs, None);
     let client = client(lab, &pool, knobs.items, Some(late));
-    let results = pool.results();
-    let done: Vec<Done> = results.iter().collect();
+    let done: Vec<Done> = pool.results().iter().collect();
     pool.join();
-    let refused = client.join().unwrap_or_default();
+    let Some(refused) = unless_aborted(lab, client.join()) else {
+        return aborted(lab, late);
+    };
     // Every job the client meant to run, the late one included.
     let mut outcome = tally(late, &done, &[]);
     for PoolClosed(job) in &refused {
@@ -386,12 +409,24 @@ fn submit_after_close(lab: &Lab, knobs: &Knobs) -> Outcome {
 fn cancel(lab: &Lab, knobs: &Knobs, hand_back: bool) -> Outcome {
     let n = knobs.items;
     let k = n.saturating_sub((knobs.workers + knobs.buffer) as u64);
+    let holding = (n - k).min(knobs.workers as u64);
+    let (in_hand, held) = lab.bounded::<()>("in_hand", knobs.workers);
     let (gate_tx, open) = lab.bounded::<()>("gate", 0);
-    let pool = start_pool(lab, knobs, Some(Gate { after: k, open }));
+    let pool = start_pool(
+        lab,
+        knobs,
+        Some(Gate {
+            after: k,
+            in_hand,
+            open,
+        }),
+    );
     let client = client(lab, &pool, n, None);
     let results = pool.results();
     let mut done: Vec<Done> = results.iter().take(k as usize).collect();
-    let refused = client.join().unwrap_or_default(); // all submitted: the queue is full
+    let _ = held.iter().take(holding as usize).count(); // every worker that can hold a job holds one
+    drop(held); // staging: stop counting
+    let refused = client.join(); // all submitted: the rest are queued
     let queued = pool.queue.len();
     let back = if hand_back {
         pool.cancel()
@@ -402,12 +437,24 @@ fn cancel(lab: &Lab, knobs: &Knobs, hand_back: bool) -> Outcome {
     drop(gate_tx); // staging over: jobs in hand may start
     done.extend(results.iter()); // the jobs in hand finish
     pool.join();
+    let Some(refused) = unless_aborted(lab, refused) else {
+        return aborted(lab, n);
+    };
     let mut outcome = tally(n, &done, &back);
-    note_refused(lab, &mut outcome, &refused);
+    note_refused(&mut outcome, &refused);
     outcome.notes.insert(
         0,
-        format!("cancel came after {k} jobs were done, with {queued} queued and the rest in workers' hands"),
+        format!(
+            "cancel came after {k} jobs were done, with {holding} in workers' hands and {queued} queued"
+        ),
     );
+    if hand_back && !back.is_empty() {
+        outcome.by_design.push(format!(
+            "{} queued job(s) handed back to the caller, unrun: cancel stops the pool and returns \
+             every job no worker had taken",
+            back.len()
+        ));
+    }
     if !hand_back && outcome.lost > 0 {
         outcome.problems = vec![format!(
             "{} queued job(s) were dropped at cancel: never run, never handed back",
@@ -415,6 +462,39 @@ fn cancel(lab: &Lab, knobs: &Knobs, hand_back: bool) -> Outcome {
         )];
     }
     outcome
+}
+
+/// What a joined worker returned, or `None` when the lab aborted the run
+/// (a verdict): then main's reads came back short, and only the lab's
+/// counters tell how far the run got (see [`aborted`]).
+fn unless_aborted<T>(lab: &Lab, joined: Result<T, JoinError>) -> Option<T> {
+    joined.ok().filter(|_| !lab.is_aborted())
+}
+
+/// The outcome of a run the lab aborted (after a verdict): main's reads
+/// came back empty, so the counts are the lab's own, for `jobs` and
+/// `results`.
+fn aborted(lab: &Lab, n: u64) -> Outcome {
+    let channels = lab.snapshot().channels;
+    let counts = |name: &str| {
+        channels
+            .iter()
+            .find(|c| c.name == name)
+            .map_or((0, 0, 0), |c| (c.sent, c.received, c.len))
+    };
+    let (submitted, taken, _) = counts("jobs");
+    let (sent, read, waiting) = counts("results");
+    Outcome {
+        items_in: n,
+        items_out: read,
+        lost: n.saturating_sub(read),
+        problems: vec![format!(
+            "the run never finished: the client got {submitted} of {n} jobs into the pool, the \
+             workers took {taken} and got {sent} results into `results` ({waiting} still there), \
+             and main read {read}"
+        )],
+        ..Outcome::default()
+    }
 }
 
 /// Every job `1..=n` must be done exactly once or handed back.
@@ -476,9 +556,8 @@ fn short_list(jobs: &[u64]) -> String {
     }
 }
 
-fn note_refused(lab: &Lab, outcome: &mut Outcome, refused: &[PoolClosed<u64>]) {
-    // After a verdict every `send` fails: those refusals say nothing new.
-    if !refused.is_empty() && !lab.is_aborted() {
+fn note_refused(outcome: &mut Outcome, refused: &[PoolClosed<u64>]) {
+    if !refused.is_empty() {
         let jobs: Vec<u64> = refused.iter().map(|e| e.0).collect();
         outcome
             .notes
