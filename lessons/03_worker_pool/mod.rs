@@ -317,18 +317,14 @@ fn client(
 }
 
 fn main(lab: &Lab, variant: &Variant, knobs: &Knobs) -> Outcome {
-    let mut outcome = match variant.name {
+    match variant.name {
         "join-before-drain" => join_before_drain(lab, knobs),
         "submit-after-close" => submit_after_close(lab, knobs),
         "cancel-drops-jobs" => cancel(lab, knobs, false),
         "hand-back" => cancel(lab, knobs, true),
         // `drain-before-join` is the correct order.
         _ => correct(lab, knobs),
-    };
-    if let Some(why) = hidden_by(variant, knobs) {
-        outcome.notes.insert(0, why);
     }
-    outcome
 }
 
 /// Which knobs make a trap impossible (see [`crate::lessons::HiddenBy`]).

@@ -536,11 +536,7 @@ fn main(lab: &Lab, variant: &Variant, knobs: &Knobs) -> Outcome {
         "errgroup" => errgroup(lab, knobs),
         _ => correct(lab, knobs),
     };
-    let mut outcome = outcome(&drained, lab.is_aborted());
-    if let Some(why) = hidden_by(variant, knobs) {
-        outcome.notes.insert(0, why);
-    }
-    outcome
+    outcome(&drained, lab.is_aborted())
 }
 
 /// Which knobs make a trap impossible (see [`crate::lessons::HiddenBy`]).
