@@ -4,7 +4,7 @@ mod common;
 
 use chanlab::lab::{Lab, Report, WorkerState};
 use chanlab::lessons::drain::{self, Group, JobError, LESSON};
-use chanlab::lessons::{Knobs, Outcome};
+use chanlab::lessons::{Knobs, Outcome, meets_expectation_with};
 use common::{assert_every_variant_meets_its_expectation, fast};
 
 fn knobs() -> Knobs {
@@ -67,6 +67,14 @@ fn exit_at_once_loses_the_queued_jobs() {
     assert_eq!(outcome.lost, k.buffer as u64);
     assert!(outcome.is_broken());
     assert!(outcome.problems[0].contains("never run"), "{outcome:?}");
+    // The text says `jobs` still shows 4/4 when the workers are gone.
+    let jobs = report
+        .snapshot
+        .channels
+        .iter()
+        .find(|c| c.name == "jobs")
+        .expect("a jobs channel");
+    assert_eq!((jobs.len, jobs.capacity), (k.buffer, Some(k.buffer)));
     println!("{outcome}: {:?} {:?}", outcome.problems, outcome.notes);
 }
 
@@ -95,6 +103,27 @@ fn drain_never_ends_deadlocks_on_an_open_jobs() {
             channel: "workers_done".into()
         }
     );
+    // After the abort the counts are still real: every accepted job was
+    // drained and read before everyone waited, and the outcome says the run
+    // never finished instead of blaming workers that left.
+    let outcome = report.outcome.as_ref().expect("main returned");
+    let k = knobs();
+    let accepted = k.items / 2 + (k.workers + k.buffer) as u64;
+    assert_eq!((outcome.items_in, outcome.items_out), (accepted, accepted));
+    assert_eq!(
+        outcome.problems,
+        vec![format!(
+            "the run never finished: main read {accepted} results of the {accepted} accepted \
+             jobs, then the lab aborted the run"
+        )]
+    );
+    let results = report
+        .snapshot
+        .channels
+        .iter()
+        .find(|c| c.name == "results")
+        .expect("a results channel");
+    assert_eq!(results.received, accepted, "the lab's own count agrees");
     println!("{}", report.verdict.as_ref().unwrap());
 }
 
@@ -145,14 +174,18 @@ fn errgroup_surfaces_the_error_and_stops_upstream() {
     let outcome = report.outcome.expect("main returned");
     assert!(!outcome.is_broken(), "{outcome:?}");
     assert_eq!(outcome.lost, 0);
-    assert!(
-        outcome
-            .notes
-            .iter()
-            .any(|n| n.contains("wait(): job #10 failed")),
-        "{outcome:?}"
+    // Stopping at the first error is the policy: held as designed, not
+    // "clean", and the words say what was chosen.
+    assert!(outcome.held_by_design(), "{outcome:?}");
+    assert_eq!(
+        outcome.by_design,
+        vec![format!(
+            "stopped at the first error (job #{fail} failed: bad input): {fail} of {} jobs \
+             offered, and wait() returned that error",
+            k.items
+        )]
     );
-    println!("{outcome}: {:?}", outcome.notes);
+    println!("{outcome}: {:?} {:?}", outcome.by_design, outcome.notes);
 }
 
 #[test]
@@ -180,6 +213,80 @@ fn group_keeps_only_the_first_error() {
 #[test]
 fn every_variant_meets_its_expectation() {
     assert_every_variant_meets_its_expectation(&LESSON);
+}
+
+/// The exact condition under which each trap cannot show, from the lesson's
+/// own reasoning: the test's copy, so a change to either is caught.
+fn should_hide(trap: &str, k: &Knobs) -> bool {
+    match trap {
+        // Cancel comes after items/2 jobs; the rest all fit in the workers'
+        // hands, so nothing is queued for the workers to abandon.
+        "exit-at-once" => k.items - k.items / 2 <= k.workers as u64,
+        _ => false,
+    }
+}
+
+#[test]
+fn hidden_by_says_exactly_when_a_trap_cannot_show() {
+    let (mut hidden_seen, mut shown_seen) = (0, 0);
+    for items in [2, 3, 4, 5, 6, 9, 12] {
+        for buffer in [1, 2, 5] {
+            for workers in [1, 2, 3, 6] {
+                let knobs = Knobs {
+                    items,
+                    buffer,
+                    workers,
+                    seed: 5,
+                };
+                for trap in LESSON.traps() {
+                    let hidden = LESSON.hidden(trap, &knobs);
+                    assert_eq!(
+                        hidden.is_some(),
+                        should_hide(trap.name, &knobs),
+                        "{} {knobs:?}: {hidden:?}",
+                        trap.name
+                    );
+                    let report = common::run_with(&LESSON, trap.name, knobs);
+                    assert!(
+                        meets_expectation_with(&LESSON, trap, &knobs, &report),
+                        "{} {knobs:?} (hidden: {hidden:?}): {:?} {:?}",
+                        trap.name,
+                        report.verdict,
+                        report.outcome
+                    );
+                    assert!(report.unstoppable.is_empty());
+                    let outcome = report.outcome.as_ref().expect("main returned");
+                    if let Some(why) = hidden {
+                        hidden_seen += 1;
+                        assert!(report.verdict.is_none(), "{knobs:?}: {:?}", report.verdict);
+                        assert!(!outcome.is_broken(), "{knobs:?}: {outcome:?}");
+                        assert_eq!(outcome.lost, 0);
+                        assert_eq!(outcome.items_in, outcome.items_out);
+                        assert!(why.starts_with("hidden by these knobs: "), "{why}");
+                        assert!(why.contains(&format!("--workers {workers}")), "{why}");
+                    } else {
+                        shown_seen += 1;
+                        let broke = report.verdict.is_some() || outcome.is_broken();
+                        assert!(broke, "{} {knobs:?}: {outcome:?}", trap.name);
+                        if trap.name == "exit-at-once" {
+                            // Exactly the jobs queued at cancel are lost.
+                            let queued = (items - items / 2 - workers as u64).min(buffer as u64);
+                            assert_eq!(outcome.lost, queued, "{knobs:?}: {outcome:?}");
+                        }
+                    }
+                }
+                // The fixes hold on the same knobs.
+                for fix in ["correct", "errgroup"] {
+                    let report = common::run_with(&LESSON, fix, knobs);
+                    all_done(&report);
+                    let outcome = report.outcome.as_ref().expect("main returned");
+                    assert!(!outcome.is_broken(), "{fix} {knobs:?}: {outcome:?}");
+                    assert_eq!(outcome.lost, 0);
+                }
+            }
+        }
+    }
+    assert!(hidden_seen > 0 && shown_seen > 0);
 }
 
 #[test]

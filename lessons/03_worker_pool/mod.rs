@@ -5,9 +5,9 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use crate::lab::{JoinHandle, Lab, Receiver, Sender, TryRecvError};
+use crate::lab::{JoinError, JoinHandle, Lab, Receiver, Sender};
 use crate::lessons::{Expect, KnobRanges, Knobs, Lesson, Outcome, Variant, VariantKind};
-use crate::select;
+use crate::select_biased;
 
 /// The lesson in the catalog.
 pub static LESSON: Lesson = Lesson {
@@ -33,7 +33,7 @@ pub static LESSON: Lesson = Lesson {
         workers: 1..=64,
     },
     main,
-    hidden_by: crate::lessons::never_hidden,
+    hidden_by,
 };
 
 static VARIANTS: [Variant; 6] = [
@@ -64,7 +64,7 @@ static VARIANTS: [Variant; 6] = [
     Variant {
         name: "cancel-drops-jobs",
         kind: VariantKind::Trap,
-        summary: "main cancels with jobs still queued; workers return at once and the queue goes down with the pool",
+        summary: "main cancels with jobs still queued; the workers take no new job and return, and the queue goes down with the pool",
         explains: "nobody owns the queued jobs at shutdown: they are silently lost",
         fixed_by: Some("hand-back"),
         expect: Expect::Broken,
@@ -81,7 +81,7 @@ static VARIANTS: [Variant; 6] = [
         name: "hand-back",
         kind: VariantKind::Fix,
         summary: "cancel stops the pool and returns every queued, unstarted job to the caller",
-        explains: "each job is received exactly once, by a worker (done) or by `cancel` (handed back): none is lost",
+        explains: "cancel drains until `jobs` disconnects, so every job whose submit returned Ok is received once, by a worker (done) or by `cancel` (handed back): none is lost",
         fixed_by: None,
         expect: Expect::Clean,
     },
@@ -155,12 +155,28 @@ impl<J: Send + 'static, R: Send + 'static> Pool<J, R> {
     /// Queues `job`, waiting while the queue is full (backpressure). After
     /// `close` or `cancel` the job comes back as `Err(PoolClosed(job))`.
     pub fn submit(&self, job: J) -> Result<(), PoolClosed<J>> {
-        // A clone, so the lock is not held while `send` waits for room.
-        let jobs = lock(&self.jobs).clone();
-        match jobs {
-            Some(tx) => tx.send(job).map_err(|e| PoolClosed(e.0)),
-            None => Err(PoolClosed(job)),
-        }
+        let Some(jobs) = self.sender() else {
+            return Err(PoolClosed(job)); // closed: the job comes back, no panic
+        };
+        jobs.send(job).map_err(|e| PoolClosed(e.0))
+    }
+
+    /// A Sender for one submit, or `None` once closed. A clone, so the lock
+    /// is not held while `send` waits for room; while it lives, `jobs` stays
+    /// connected.
+    fn sender(&self) -> Option<Sender<J>> {
+        lock(&self.jobs).clone()
+    }
+
+    /// Staging for tests: `submit`, held between taking its Sender and
+    /// sending until `hold` closes: a submit caught in flight.
+    #[doc(hidden)]
+    pub fn submit_held(&self, job: J, hold: &Receiver<()>) -> Result<(), PoolClosed<J>> {
+        let Some(jobs) = self.sender() else {
+            return Err(PoolClosed(job));
+        };
+        let _ = hold.recv();
+        jobs.send(job).map_err(|e| PoolClosed(e.0))
     }
 
     /// No more submits. Workers finish the queue and return; `results`
@@ -183,12 +199,20 @@ impl<J: Send + 'static, R: Send + 'static> Pool<J, R> {
     }
 
     /// The fix `hand-back`: stop accepting, tell the workers to take no new
-    /// job, and return every queued, unstarted job to the caller. Jobs in
-    /// hand still finish and send their results.
+    /// job, and return every job that got into the queue and that no worker
+    /// took. Jobs in hand still finish and send their results.
+    ///
+    /// It drains until `jobs` is disconnected, not until it looks empty: a
+    /// submit in flight holds a Sender clone and can land its job after a
+    /// first look (a submit blocked on a full queue lands as soon as the
+    /// drain makes room). `jobs` disconnects only when the last clone is
+    /// gone, and after `close` no new one can be taken, so when the drain
+    /// ends no send can land any more: every `Ok` job was taken by a worker
+    /// or is in the returned Vec.
     pub fn cancel(&self) -> Vec<J> {
-        self.close();
-        drop(lock(&self.done).take()); // Go: close(done)
-        self.queue.try_iter().collect()
+        self.close(); // stop accepting: later submits are refused
+        drop(lock(&self.done).take()); // Go: close(done): workers take no new job
+        self.queue.iter().collect() // until disconnected: every submit in flight has landed
     }
 
     /// The trap `cancel-drops-jobs`: the same stop, but the queued jobs stay
@@ -215,22 +239,15 @@ fn work<J, R>(
 }
 
 /// The next job, or `None` once the queue is closed and empty, or `done`
-/// is closed. `done` is looked at first, as crossbeam's `select_biased!`
-/// would (the lab's `select!` picks at random among ready arms), so a
-/// canceled worker takes no new job.
+/// is closed. `select_biased!` tries its arms in order: when it finds
+/// `done` closed and a job queued, `done` wins, so a canceled worker takes
+/// no new job. (A job it received before `done` closed is in its hand, and
+/// it finishes that one.)
 fn next_job<J>(queue: &Receiver<J>, done: &Receiver<()>) -> Option<J> {
-    if canceled(done) {
-        return None;
-    }
-    select! {
+    select_biased! {
         recv(done) -> _ => None,
         recv(queue) -> job => job.ok(),
     }
-}
-
-/// True once `done` is closed. Nobody ever sends on it.
-fn canceled(done: &Receiver<()>) -> bool {
-    matches!(done.try_recv(), Err(TryRecvError::Disconnected))
 }
 
 /// One finished job.
@@ -242,12 +259,14 @@ pub struct Done {
     pub by: usize,
 }
 
-/// Staging for the cancel variants: jobs numbered above `after` wait for
-/// `open` to close before they start, so cancel always finds the same
-/// picture (every worker holding a job, the queue full).
+/// Staging for the cancel variants: a job numbered above `after` tells
+/// main it is in a worker's hand (on `in_hand`), then waits for `open` to
+/// close before it starts. Main cancels once every worker that can hold a
+/// job holds one, so cancel always finds the same picture.
 #[derive(Clone)]
 struct Gate {
     after: u64,
+    in_hand: Sender<()>,
     open: Receiver<()>,
 }
 
@@ -260,6 +279,7 @@ fn start_pool(lab: &Lab, knobs: &Knobs, gate: Option<Gate>) -> Arc<Pool<u64, Don
             if let Some(gate) = &gate
                 && job > gate.after
             {
+                let _ = gate.in_hand.send(()); // staging: "I hold a job" (fails once main stops counting)
                 let _ = gate.open.recv(); // staging: wait until main opens the gate
             }
             lab.work(Duration::from_millis(rng.u64(JOB_MS.0..=JOB_MS.1)));
@@ -307,15 +327,35 @@ fn main(lab: &Lab, variant: &Variant, knobs: &Knobs) -> Outcome {
     }
 }
 
+/// Which knobs make a trap impossible (see [`crate::lessons::HiddenBy`]).
+fn hidden_by(variant: &Variant, knobs: &Knobs) -> Option<String> {
+    let (items, buffer, workers) = (knobs.items, knobs.buffer as u64, knobs.workers as u64);
+    match variant.name {
+        "join-before-drain" if items <= buffer => Some(format!(
+            "hidden by these knobs: with --buffer {buffer} ≥ --items {items} every result fits \
+             in `results`, so no worker waits for a reader and the join returns; try --items {}",
+            buffer + 1
+        )),
+        "cancel-drops-jobs" if items <= workers => Some(format!(
+            "hidden by these knobs: with --items {items} ≤ --workers {workers} every job is in a \
+             worker's hand when cancel comes and none is queued, so there is nothing to drop; \
+             try --items {}",
+            workers + 1
+        )),
+        _ => None,
+    }
+}
+
 fn correct(lab: &Lab, knobs: &Knobs) -> Outcome {
     let pool = start_pool(lab, knobs, None);
     let client = client(lab, &pool, knobs.items, None);
-    let results = pool.results();
-    let done: Vec<Done> = results.iter().collect(); // ends when the last worker returns
+    let done: Vec<Done> = pool.results().iter().collect(); // ends when the last worker returns
     pool.join(); // every worker has ended: returns at once
-    let refused = client.join().unwrap_or_default();
+    let Some(refused) = unless_aborted(lab, client.join()) else {
+        return aborted(lab, knobs.items);
+    };
     let mut outcome = tally(knobs.items, &done, &[]);
-    note_refused(lab, &mut outcome, &refused);
+    note_refused(&mut outcome, &refused);
     outcome
 }
 
@@ -325,17 +365,12 @@ fn join_before_drain(lab: &Lab, knobs: &Knobs) -> Outcome {
     // The trap: wait for the workers first...
     pool.join();
     // ...and read their results afterwards.
-    let results = pool.results();
-    let done: Vec<Done> = results.iter().collect();
-    let refused = client.join().unwrap_or_default();
+    let done: Vec<Done> = pool.results().iter().collect();
+    let Some(refused) = unless_aborted(lab, client.join()) else {
+        return aborted(lab, knobs.items);
+    };
     let mut outcome = tally(knobs.items, &done, &[]);
-    note_refused(lab, &mut outcome, &refused);
-    if knobs.buffer as u64 >= knobs.items {
-        outcome.notes.push(format!(
-            "`results` holds {} and only {} jobs ran, so no worker waited: the bug is hidden, not gone",
-            knobs.buffer, knobs.items
-        ));
-    }
+    note_refused(&mut outcome, &refused);
     outcome
 }
 
@@ -343,10 +378,11 @@ fn submit_after_close(lab: &Lab, knobs: &Knobs) -> Outcome {
     let late = knobs.items + 1;
     let pool = start_pool(lab, knobs, None);
     let client = client(lab, &pool, knobs.items, Some(late));
-    let results = pool.results();
-    let done: Vec<Done> = results.iter().collect();
+    let done: Vec<Done> = pool.results().iter().collect();
     pool.join();
-    let refused = client.join().unwrap_or_default();
+    let Some(refused) = unless_aborted(lab, client.join()) else {
+        return aborted(lab, late);
+    };
     // Every job the client meant to run, the late one included.
     let mut outcome = tally(late, &done, &[]);
     for PoolClosed(job) in &refused {
@@ -369,12 +405,24 @@ fn submit_after_close(lab: &Lab, knobs: &Knobs) -> Outcome {
 fn cancel(lab: &Lab, knobs: &Knobs, hand_back: bool) -> Outcome {
     let n = knobs.items;
     let k = n.saturating_sub((knobs.workers + knobs.buffer) as u64);
+    let holding = (n - k).min(knobs.workers as u64);
+    let (in_hand, held) = lab.bounded::<()>("in_hand", knobs.workers);
     let (gate_tx, open) = lab.bounded::<()>("gate", 0);
-    let pool = start_pool(lab, knobs, Some(Gate { after: k, open }));
+    let pool = start_pool(
+        lab,
+        knobs,
+        Some(Gate {
+            after: k,
+            in_hand,
+            open,
+        }),
+    );
     let client = client(lab, &pool, n, None);
     let results = pool.results();
     let mut done: Vec<Done> = results.iter().take(k as usize).collect();
-    let refused = client.join().unwrap_or_default(); // all submitted: the queue is full
+    let _ = held.iter().take(holding as usize).count(); // every worker that can hold a job holds one
+    drop(held); // staging: stop counting
+    let refused = client.join(); // all submitted: the rest are queued
     let queued = pool.queue.len();
     let back = if hand_back {
         pool.cancel()
@@ -385,12 +433,24 @@ fn cancel(lab: &Lab, knobs: &Knobs, hand_back: bool) -> Outcome {
     drop(gate_tx); // staging over: jobs in hand may start
     done.extend(results.iter()); // the jobs in hand finish
     pool.join();
+    let Some(refused) = unless_aborted(lab, refused) else {
+        return aborted(lab, n);
+    };
     let mut outcome = tally(n, &done, &back);
-    note_refused(lab, &mut outcome, &refused);
+    note_refused(&mut outcome, &refused);
     outcome.notes.insert(
         0,
-        format!("cancel came after {k} jobs were done, with {queued} queued and the rest in workers' hands"),
+        format!(
+            "cancel came after {k} jobs were done, with {holding} in workers' hands and {queued} queued"
+        ),
     );
+    if hand_back && !back.is_empty() {
+        outcome.by_design.push(format!(
+            "{} queued job(s) handed back to the caller, unrun: cancel stops the pool and returns \
+             every job no worker had taken",
+            back.len()
+        ));
+    }
     if !hand_back && outcome.lost > 0 {
         outcome.problems = vec![format!(
             "{} queued job(s) were dropped at cancel: never run, never handed back",
@@ -398,6 +458,39 @@ fn cancel(lab: &Lab, knobs: &Knobs, hand_back: bool) -> Outcome {
         )];
     }
     outcome
+}
+
+/// What a joined worker returned, or `None` when the lab aborted the run
+/// (a verdict): then main's reads came back short, and only the lab's
+/// counters tell how far the run got (see [`aborted`]).
+fn unless_aborted<T>(lab: &Lab, joined: Result<T, JoinError>) -> Option<T> {
+    joined.ok().filter(|_| !lab.is_aborted())
+}
+
+/// The outcome of a run the lab aborted (after a verdict): main's reads
+/// came back empty, so the counts are the lab's own, for `jobs` and
+/// `results`.
+fn aborted(lab: &Lab, n: u64) -> Outcome {
+    let channels = lab.snapshot().channels;
+    let counts = |name: &str| {
+        channels
+            .iter()
+            .find(|c| c.name == name)
+            .map_or((0, 0, 0), |c| (c.sent, c.received, c.len))
+    };
+    let (submitted, taken, _) = counts("jobs");
+    let (sent, read, waiting) = counts("results");
+    Outcome {
+        items_in: n,
+        items_out: read,
+        lost: n.saturating_sub(read),
+        problems: vec![format!(
+            "the run never finished: the client got {submitted} of {n} jobs into the pool, the \
+             workers took {taken} and got {sent} results into `results` ({waiting} still there), \
+             and main read {read}"
+        )],
+        ..Outcome::default()
+    }
 }
 
 /// Every job `1..=n` must be done exactly once or handed back.
@@ -459,9 +552,8 @@ fn short_list(jobs: &[u64]) -> String {
     }
 }
 
-fn note_refused(lab: &Lab, outcome: &mut Outcome, refused: &[PoolClosed<u64>]) {
-    // After a verdict every `send` fails: those refusals say nothing new.
-    if !refused.is_empty() && !lab.is_aborted() {
+fn note_refused(outcome: &mut Outcome, refused: &[PoolClosed<u64>]) {
+    if !refused.is_empty() {
         let jobs: Vec<u64> = refused.iter().map(|e| e.0).collect();
         outcome
             .notes

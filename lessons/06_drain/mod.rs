@@ -5,9 +5,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use crate::lab::{JoinHandle, Lab, Receiver, Sender, TryRecvError};
+use crate::lab::{JoinHandle, Lab, Receiver, Sender};
 use crate::lessons::{Expect, KnobRanges, Knobs, Lesson, Outcome, Variant, VariantKind};
-use crate::select;
+use crate::select_biased;
 
 /// The lesson in the catalog.
 pub static LESSON: Lesson = Lesson {
@@ -33,7 +33,7 @@ pub static LESSON: Lesson = Lesson {
         workers: 1..=64,
     },
     main,
-    hidden_by: crate::lessons::never_hidden,
+    hidden_by,
 };
 
 static VARIANTS: [Variant; 5] = [
@@ -48,7 +48,7 @@ static VARIANTS: [Variant; 5] = [
     Variant {
         name: "exit-at-once",
         kind: VariantKind::Trap,
-        summary: "workers select on `cancel` and return as soon as it closes",
+        summary: "workers select on `cancel` first and return once it closes, after the job in hand",
         explains: "the jobs still queued were accepted, and now nobody runs them: they are lost",
         fixed_by: Some("correct"),
         expect: Expect::Broken,
@@ -184,11 +184,6 @@ pub struct Drained {
     pub queued_at_cancel: Option<usize>,
 }
 
-/// True once `cancel` is closed. Nobody ever sends on it.
-fn canceled(cancel: &Receiver<()>) -> bool {
-    matches!(cancel.try_recv(), Err(TryRecvError::Disconnected))
-}
-
 /// Staging: where the producer pauses. After accepting job `after` it
 /// tells main (if `tell` is set), then waits until `cancel` closes.
 struct Pause {
@@ -196,12 +191,15 @@ struct Pause {
     tell: Option<Sender<()>>,
 }
 
-/// Staging for the cancel variants: jobs numbered above `after` wait for
-/// `open` to close before they start, so cancel always finds every worker
-/// holding a job and the queue full.
+/// Staging for the cancel variants: a job numbered above `after` tells
+/// main it is in a worker's hand (on `in_hand`), then waits for `open` to
+/// close before it starts. Main cancels once every worker that can hold a
+/// job holds one and the producer has filled the queue, so cancel always
+/// finds the same picture.
 #[derive(Clone)]
 struct Gate {
     after: u64,
+    in_hand: Sender<()>,
     open: Receiver<()>,
 }
 
@@ -218,14 +216,10 @@ fn produce(
     wait_for: Option<&Receiver<()>>,
 ) {
     for job in 1..=n {
-        // `cancel` first, as crossbeam's `select_biased!` would; the lab's
-        // `select!` picks at random among ready arms.
-        if canceled(cancel) {
-            break;
-        }
-        let sent = select! {
-            send(jobs, job) -> res => res.is_ok(),
+        // Biased: when `cancel` is closed and there is room, `cancel` wins.
+        let sent = select_biased! {
             recv(cancel) -> _ => false,
+            send(jobs, job) -> res => res.is_ok(),
         };
         if !sent {
             break;
@@ -233,7 +227,7 @@ fn produce(
         accepted.store(job, Ordering::Relaxed);
         if let Some(pause) = pause.filter(|p| p.after == job) {
             if let Some(tell) = &pause.tell {
-                let _ = tell.send(()); // staging: "the queue is full"
+                let _ = tell.send(()); // staging: "my share is in the queue"
             }
             let _ = cancel.recv(); // staging: wait for the cancel
         }
@@ -260,6 +254,7 @@ fn job_fn(
         if let Some(gate) = &gate
             && job > gate.after
         {
+            let _ = gate.in_hand.send(()); // staging: "I hold a job" (fails once main stops counting)
             let _ = gate.open.recv(); // staging: wait until main opens the gate
         }
         lab.work(Duration::from_millis(rng.u64(JOB_MS.0..=JOB_MS.1)));
@@ -285,8 +280,9 @@ fn drain_jobs(
     Ok(())
 }
 
-/// A worker that leaves as soon as `cancel` closes: the trap `exit-at-once`,
-/// and the errgroup's workers (there the cancel *is* the error).
+/// A worker that takes no new job once `cancel` closes (it finishes the
+/// one in hand): the trap `exit-at-once`, and the errgroup's workers
+/// (there the cancel *is* the error).
 fn until_canceled(
     jobs: &Receiver<u64>,
     cancel: &Receiver<()>,
@@ -294,10 +290,8 @@ fn until_canceled(
     mut run: impl FnMut(u64) -> Result<Done, JobError>,
 ) -> Result<(), JobError> {
     loop {
-        if canceled(cancel) {
-            return Ok(()); // leave now, queue or not
-        }
-        let job = select! {
+        // Biased: when `cancel` is closed and a job is queued, `cancel` wins.
+        let job = select_biased! {
             recv(cancel) -> _ => None, // leave now, queue or not
             recv(jobs) -> job => job.ok(),
         };
@@ -361,16 +355,19 @@ pub fn drain_never_ends(lab: &Lab, knobs: &Knobs) -> Drained {
 }
 
 /// Jobs `1..=k` run freely (k = half the items); later ones wait at the
-/// gate. Once every worker holds a job and the queue is full, the producer
-/// tells main, main cancels, then opens the gate.
+/// gate. Once every worker that can hold a job holds one and the producer
+/// has filled the queue (or offered everything), main cancels, then opens
+/// the gate.
 fn staged_cancel(lab: &Lab, knobs: &Knobs, how: Shutdown) -> Drained {
     let n = knobs.items;
     let k = n / 2;
     let full = n.min(k + (knobs.workers + knobs.buffer) as u64);
+    let holding = (n - k).min(knobs.workers as u64);
     let (jobs_tx, jobs) = lab.bounded::<u64>("jobs", knobs.buffer);
     let (results_tx, results) = lab.bounded::<Done>("results", knobs.buffer);
     let (cancel_tx, cancel) = lab.bounded::<()>("cancel", 0);
     let (gate_tx, open) = lab.bounded::<()>("gate", 0);
+    let (in_hand, held) = lab.bounded::<()>("in_hand", knobs.workers);
     let (tell, checkpoint) = lab.bounded::<()>("checkpoint", 0);
     let (finished_tx, finished) = match how {
         Shutdown::DrainNeverEnds => {
@@ -386,6 +383,7 @@ fn staged_cancel(lab: &Lab, knobs: &Knobs, how: Shutdown) -> Drained {
             let finished = finished_tx.clone(); // dropped when this worker ends
             let gate = Gate {
                 after: k,
+                in_hand: in_hand.clone(),
                 open: open.clone(),
             };
             let run = job_fn(lab, knobs, w, Some(gate), None);
@@ -398,7 +396,7 @@ fn staged_cancel(lab: &Lab, knobs: &Knobs, how: Shutdown) -> Drained {
             })
         })
         .collect();
-    drop((results_tx, open, finished_tx));
+    drop((results_tx, open, in_hand, finished_tx));
     let accepted = Arc::new(AtomicU64::new(0));
     let producer = {
         let pause = Pause {
@@ -420,6 +418,8 @@ fn staged_cancel(lab: &Lab, knobs: &Knobs, how: Shutdown) -> Drained {
     drop(cancel);
 
     let mut done: Vec<Done> = results.iter().take(k as usize).collect();
+    let _ = held.iter().take(holding as usize).count(); // every worker that can hold a job holds one
+    drop(held); // staging: stop counting
     let _ = checkpoint.recv(); // the producer has filled the queue
     let queued = jobs.len();
     drop(jobs);
@@ -536,29 +536,65 @@ fn main(lab: &Lab, variant: &Variant, knobs: &Knobs) -> Outcome {
         "errgroup" => errgroup(lab, knobs),
         _ => correct(lab, knobs),
     };
-    outcome(&drained)
+    outcome(&drained, lab.is_aborted())
 }
 
-/// Every accepted job must be done, or be the reported error.
-fn outcome(d: &Drained) -> Outcome {
+/// Which knobs make a trap impossible (see [`crate::lessons::HiddenBy`]).
+/// `drain-never-ends` and `swallowed-error` show with every knob.
+fn hidden_by(variant: &Variant, knobs: &Knobs) -> Option<String> {
+    let (items, workers) = (knobs.items, knobs.workers as u64);
+    // Cancel comes after the first half; the rest are in hand or queued.
+    let (before, after) = (items / 2, items - items / 2);
+    match variant.name {
+        "exit-at-once" if after <= workers => Some(format!(
+            "hidden by these knobs: cancel comes after {before} of --items {items} jobs and \
+             the other {after} all fit in the hands of --workers {workers}, so none is queued \
+             and leaving at once loses nothing; try --items {}",
+            2 * workers + 1
+        )),
+        _ => None,
+    }
+}
+
+/// Every accepted job must be done, or be the reported error. `aborted`:
+/// the lab ended the run (a verdict) before main could wait for everyone.
+fn outcome(d: &Drained, aborted: bool) -> Outcome {
     let failed = u64::from(d.error.is_some()) + d.logged.len() as u64;
     let not_run = d.accepted.saturating_sub(d.done.len() as u64 + failed);
     let mut outcome = Outcome {
         items_in: d.accepted,
         items_out: d.done.len() as u64,
-        lost: not_run,
         ..Outcome::default()
     };
-    let stopped = d.offered - d.accepted;
-    if stopped > 0 {
-        outcome.notes.push(format!(
-            "the producer stopped after {} of {} jobs: {stopped} never accepted",
+    let never_accepted = d.offered - d.accepted;
+    match (&d.error, d.logged.first()) {
+        (Some(e), _) => {
+            // The errgroup's policy: the first error cancels the rest.
+            outcome.by_design.push(format!(
+                "stopped at the first error ({e}): {} of {} jobs offered, and wait() returned \
+                 that error",
+                d.accepted, d.offered
+            ));
+            if not_run > 0 {
+                outcome.dropped = not_run;
+                outcome.by_design.push(format!(
+                    "{not_run} accepted job(s) left unrun: the canceled workers take no new job"
+                ));
+            }
+        }
+        (None, Some(line)) => outcome.problems.push(format!(
+            "an error was swallowed (only logged: \"{line}\"): the run reported success and the \
+             producer went on to offer all {} jobs",
+            d.offered
+        )),
+        (None, None) if never_accepted > 0 => outcome.notes.push(format!(
+            "cancel came after {} of {} jobs were accepted: the producer offered no more \
+             ({never_accepted} never accepted)",
             d.accepted, d.offered
-        ));
-    } else {
-        outcome
+        )),
+        (None, None) => outcome
             .notes
-            .push(format!("the producer offered all {} jobs", d.offered));
+            .push(format!("the producer offered all {} jobs", d.offered)),
     }
     if let Some(q) = d.queued_at_cancel {
         outcome.notes.push(format!(
@@ -566,18 +602,16 @@ fn outcome(d: &Drained) -> Outcome {
         ));
     }
     outcome.notes.push(format!("{} done", d.done.len()));
-    match (&d.error, d.logged.first()) {
-        (Some(e), _) => outcome.notes.push(format!(
-            "the run failed with the first error, from wait(): {e}"
-        )),
-        (None, Some(line)) => outcome.problems.push(format!(
-            "an error was swallowed (only logged: \"{line}\"): the run reported success and the \
-             producer went on to offer all {} jobs",
-            d.offered
-        )),
-        (None, None) => {}
-    }
-    if not_run > 0 {
+    if aborted {
+        outcome.lost = not_run;
+        outcome.problems.push(format!(
+            "the run never finished: main read {} results of the {} accepted jobs, then the lab \
+             aborted the run",
+            d.done.len(),
+            d.accepted
+        ));
+    } else if not_run > 0 && d.error.is_none() {
+        outcome.lost = not_run;
         outcome.problems.push(format!(
             "{not_run} accepted job(s) were never run: they were queued when the workers left"
         ));
