@@ -295,7 +295,7 @@ pub fn headless(
     );
     let hidden = lesson.hidden(variant, &knobs);
     if let Some(why) = &hidden {
-        let _ = writeln!(out, "trap hidden: {why}");
+        let _ = writeln!(out, "{why}");
     }
     let _ = writeln!(out);
     let run = lesson.start(variant, knobs, config);
@@ -372,7 +372,7 @@ fn summarize(report: &Report<Outcome>, hidden: Option<&str>, out: &mut dyn Write
         let how = if held { ", held as designed" } else { "" };
         let _ = writeln!(out, "verdict: no deadlock, no leak{how}");
         if let Some(why) = hidden {
-            let _ = writeln!(out, "  the trap did not show: {why}");
+            let _ = writeln!(out, "  the trap did not show — {why}");
         }
     }
     if !report.unstoppable.is_empty() {
@@ -393,6 +393,12 @@ fn what_happened(report: &Report<Outcome>) -> String {
     }
     match &report.outcome {
         Some(o) if o.is_broken() => format!("{o} — {}", o.problems.join("; ")),
+        Some(o) if o.held_by_design() => {
+            format!(
+                "no verdict; {o}; held as designed: {}",
+                o.by_design.join("; ")
+            )
+        }
         Some(o) => format!("no verdict; {o}"),
         None => "main did not return".to_owned(),
     }
