@@ -54,13 +54,17 @@ pub enum Command {
         #[arg(allow_negative_numbers = true)]
         lesson: Option<String>,
     },
-    /// Print a shell completion script, e.g.
-    /// `chanlab completions bash > ~/.local/share/bash-completion/completions/chanlab`.
+    /// Print a shell completion script.
+    ///
+    /// For example: `chanlab completions bash >
+    /// ~/.local/share/bash-completion/completions/chanlab`.
     Completions {
         /// The shell to complete in.
         shell: clap_complete::Shell,
     },
-    /// Print the manual page (roff), e.g. `chanlab man | man -l -`.
+    /// Print the manual page (roff).
+    ///
+    /// Read it with `chanlab man | man -l -`.
     Man,
 }
 
@@ -96,9 +100,10 @@ pub struct RunArgs {
     )]
     pub speed: f64,
     /// Print a plain timeline and the verdict instead of the live view
-    /// (for pipes, CI and screen readers). Progress: a line at most once a
-    /// second when stdout is not a terminal, a status line on a terminal's
-    /// stderr.
+    /// (for pipes, CI and screen readers).
+    ///
+    /// Progress: a line in the timeline at most once a second when stdout
+    /// is not a terminal, a status line on a terminal's stderr.
     #[arg(long)]
     pub headless: bool,
 }
