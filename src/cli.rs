@@ -713,15 +713,18 @@ pub fn headless(
         let bar_due = progress.bar && now >= next_bar;
         if line_due || bar_due {
             let snap = run.lab().snapshot();
+            // Counted from after the snapshot: two progress lines are at
+            // least `every` apart in wall time however late this thread ran.
+            let taken = Instant::now();
             let counts = through(&snap);
             let at = snap.elapsed.as_secs_f64();
             if line_due {
                 say!(out, "{at:>8.3}s  progress (sent/received): {counts}");
-                next_line = now + progress.every;
+                next_line = taken + progress.every;
             }
             if bar_due {
                 status.0.set_message(format!("{at:.1}s  {counts}"));
-                next_bar = now + BAR_EVERY;
+                next_bar = taken + BAR_EVERY;
             }
         }
         status.0.tick();
