@@ -1,6 +1,8 @@
 //! The built binary: messages, exit codes, the headless timeline.
 
-use std::process::{Command, Output, Stdio};
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::time::{Duration, Instant};
 
 fn chanlab(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_chanlab"))
@@ -8,6 +10,43 @@ fn chanlab(args: &[&str]) -> Output {
         .stdin(Stdio::null())
         .output()
         .expect("the binary runs")
+}
+
+fn spawn(args: &[&str], stdout: Stdio) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_chanlab"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(stdout)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs")
+}
+
+/// Waits for `child`, failing the test (and killing it) after `limit`.
+fn wait_at_most(child: &mut Child, limit: Duration) -> ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("still running after {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn stderr_of(child: &mut Child) -> String {
+    let mut s = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr piped")
+        .read_to_string(&mut s)
+        .expect("stderr reads");
+    s
 }
 
 fn text(out: &Output) -> (String, String, i32) {
@@ -23,7 +62,24 @@ fn smoke() {
     let (stdout, _, code) = text(&chanlab(&["list"]));
     assert_eq!(code, 0);
     assert!(stdout.contains("01  pipeline"), "{stdout}");
-    assert!(stdout.contains("traps: unclosed, leak"), "{stdout}");
+}
+
+#[test]
+fn list_shows_each_trap_with_its_fix() {
+    let (stdout, _, code) = text(&chanlab(&["list"]));
+    assert_eq!(code, 0);
+    let line = |trap: &str| {
+        stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("trap {trap} ")))
+            .unwrap_or_else(|| panic!("no line for trap {trap}: {stdout}"))
+            .to_owned()
+    };
+    assert!(line("unclosed").ends_with("fix: correct"), "{stdout}");
+    assert!(line("leak").ends_with("fix: cancel"), "{stdout}");
+    assert!(line("unordered").ends_with("fix: ordered"), "{stdout}");
+    // A fix no trap points to is listed too.
+    assert!(stdout.contains("also a fix: drop-oldest"), "{stdout}");
 }
 
 #[test]
@@ -123,14 +179,172 @@ fn bad_input_says_what_would_be_right_and_exits_2() {
             &["run", "1", "--speed", "50"],
             "add --headless to run at up to 100",
         ),
-        (&["run", "1", "--items", "lots"], "invalid value 'lots'"),
+        (
+            &["run", "1", "--items", "lots"],
+            "--items takes a whole number from 2 to 100000 for lesson 01 pipeline (got `lots`)",
+        ),
+        (
+            &["run", "1", "--items", "-1", "--headless"],
+            "--items -1 is out of range for lesson 01 pipeline: allowed 2 to 100000",
+        ),
+        (
+            &["run", "1", "--workers", "2.5", "--headless"],
+            "--workers takes a whole number from",
+        ),
+        (
+            &["run", "1", "--seed", "-1", "--headless"],
+            "--seed takes a whole number from 0 to 2^64 - 1 (got `-1`)",
+        ),
+        (
+            &["run", "999999999999999999999", "--headless"],
+            "lesson numbers run from 1 to 6",
+        ),
+        (&["show", "-1"], "lesson numbers run from 1 to 6 (got -1)"),
+        (
+            &["run", "1", "--speed", "1e308", "--headless"],
+            "speed 1e308 is out of range: allowed 0.1 to 100",
+        ),
+        (
+            &["run", "1", "--speed", "-2", "--headless"],
+            "speed -2 is out of range: allowed 0.1 to 100",
+        ),
+        (
+            &["run", "1", "--speed", "nan", "--headless"],
+            "`nan` is not a number: allowed 0.1 to 100",
+        ),
+        (
+            &["run", "2", "--trap", "unclosed", "--headless"],
+            "`unclosed` is a trap of lesson 01 pipeline (`chanlab run 1 --trap unclosed`), \
+             not of lesson 02 fan-out-fan-in; lesson 02's variants are: correct (correct), \
+             merge-never-closes (trap)",
+        ),
+        (&["completions", "tcsh"], "possible values: bash"),
         (&["frobnicate"], "unrecognized subcommand"),
     ];
     for (args, message) in cases {
         let (stdout, stderr, code) = text(&chanlab(args));
         assert_eq!(code, 2, "{args:?}: {stdout}{stderr}");
         assert!(stderr.contains(message), "{args:?}: {stderr}");
+        // No clap tip that then fails, no 309-digit number.
+        assert!(!stderr.contains("'-- "), "{args:?}: {stderr}");
+        assert!(stderr.len() < 400, "{args:?}: {stderr}");
     }
+}
+
+#[test]
+fn a_closed_pipe_stops_a_headless_run_at_once_and_quietly() {
+    // 1000 items at speed 1 take over a minute; the reader leaves after a line.
+    let started = Instant::now();
+    let mut child = spawn(
+        &["run", "1", "--items", "1000", "--speed", "1", "--headless"],
+        Stdio::piped(),
+    );
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout piped"));
+    let mut first = String::new();
+    stdout.read_line(&mut first).expect("a line");
+    assert!(first.starts_with("lesson 01 pipeline"), "{first}");
+    drop(stdout);
+    let status = wait_at_most(&mut child, Duration::from_secs(10));
+    let stderr = stderr_of(&mut child);
+    // Cut short, so not shown to be clean: 1, and no message.
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr, "");
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+#[test]
+fn a_closed_pipe_is_no_error_for_list_and_stops_traps() {
+    for (args, code) in [(&["list"][..], 0), (&["traps"][..], 1)] {
+        let mut child = spawn(args, Stdio::piped());
+        drop(child.stdout.take());
+        let status = wait_at_most(&mut child, Duration::from_secs(30));
+        let stderr = stderr_of(&mut child);
+        assert_eq!(status.code(), Some(code), "{args:?}: {stderr}");
+        assert_eq!(stderr, "", "{args:?}");
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_write_error_is_reported_and_exits_74() {
+    let cases: &[&[&str]] = &[
+        &["list"],
+        &["show", "1"],
+        &["run", "1", "--items", "1000", "--speed", "1", "--headless"],
+        &["traps", "1"],
+        &["completions", "bash"],
+        &["man"],
+        &["--help"],
+    ];
+    for args in cases {
+        let full = std::fs::File::options()
+            .write(true)
+            .open("/dev/full")
+            .expect("/dev/full opens");
+        let mut child = spawn(args, Stdio::from(full));
+        // The run stops at its first line: long before its minute is up.
+        let status = wait_at_most(&mut child, Duration::from_secs(10));
+        let stderr = stderr_of(&mut child);
+        assert_eq!(status.code(), Some(74), "{args:?}: {stderr}");
+        assert_eq!(
+            stderr, "chanlab: could not write the output: No space left on device (os error 28)\n",
+            "{args:?}"
+        );
+    }
+}
+
+#[test]
+fn a_long_headless_run_prints_progress_at_most_once_a_second() {
+    let started = Instant::now();
+    let out = chanlab(&["run", "1", "--items", "40", "--speed", "1", "--headless"]);
+    let wall = started.elapsed().as_secs_f64();
+    let (stdout, stderr, code) = text(&out);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(
+        wall >= 2.5,
+        "the run took {wall:.1}s: too short to show progress, raise --items"
+    );
+    let stamps: Vec<f64> = stdout
+        .lines()
+        .filter(|l| l.contains("  progress (sent/received): numbers "))
+        .map(|l| {
+            let at = l.trim_start().split('s').next().unwrap_or_default();
+            at.parse().unwrap_or_else(|_| panic!("no time in {l:?}"))
+        })
+        .collect();
+    assert!(!stamps.is_empty(), "{stdout}");
+    assert!(stamps.len() as f64 <= wall + 1.0, "{stdout}");
+    // At speed 1 lesson time is wall time: the lines are a second apart
+    // (less a millisecond for the stamps' rounding).
+    for pair in stamps.windows(2) {
+        assert!(pair[1] - pair[0] >= 0.999, "{stdout}");
+    }
+    assert!(
+        stdout.contains("through the channels (sent/received): numbers 40/40 · squares 40/40"),
+        "{stdout}"
+    );
+    // No status line: stderr is not a terminal.
+    assert_eq!(stderr, "");
+}
+
+#[test]
+fn completions_for_each_shell() {
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let (stdout, stderr, code) = text(&chanlab(&["completions", shell]));
+        assert_eq!(code, 0, "{shell}: {stderr}");
+        assert!(stdout.contains("chanlab"), "{shell}: {stdout}");
+        assert!(stdout.contains("traps"), "{shell}: {stdout}");
+        assert!(stdout.contains("completions"), "{shell}: {stdout}");
+    }
+}
+
+#[test]
+fn man_prints_a_roff_page() {
+    let (stdout, stderr, code) = text(&chanlab(&["man"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("\n.TH chanlab 1"), "{stdout}");
+    assert!(stdout.contains("\n.SH NAME\nchanlab \\- "), "{stdout}");
+    assert!(stdout.contains("traps"), "{stdout}");
 }
 
 #[test]
