@@ -545,13 +545,16 @@ fn open_workbook(
                 .to_owned(),
         ));
     }
+    if let Some(why) = crate::tui::terminal_refusal(std::env::var_os("TERM").as_deref()) {
+        return Err(InputError(why));
+    }
     crate::tui::run(crate::tui::Launch {
         lesson,
         variant,
         knobs,
         speed,
     })
-    .map(|()| ExitCode::SUCCESS)
+    .map(|exit| ExitCode::from(exit.code()))
     .or_else(|e| {
         eprintln!("error: the live view failed: {e}");
         Ok(ExitCode::from(1))

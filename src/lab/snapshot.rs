@@ -211,8 +211,9 @@ pub struct Totals {
     pub received: u64,
 }
 
-/// The lab at one instant.
-#[derive(Debug, Clone)]
+/// The lab at one instant. Comparable, so the live view can tell a picture
+/// that did not change (a paused run) and skip redrawing it.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Snapshot {
     /// Time since the run started.
     pub elapsed: Duration,

@@ -716,6 +716,12 @@ impl App {
         }
     }
 
+    /// Puts a warning in the status line from outside the key handling (the
+    /// event loop refusing Ctrl-Z, say).
+    pub fn warn_user(&mut self, text: String) {
+        let _ = self.warn(text);
+    }
+
     fn info(&mut self, text: String) {
         self.status = Some(Status {
             text,

@@ -17,7 +17,7 @@ pub mod theme;
 pub mod ui;
 
 pub use app::{Action, App, Focus, Screen};
-pub use terminal::run;
+pub use terminal::{Exit, run, terminal_refusal};
 pub use theme::Theme;
 
 use crate::lessons::{Knobs, Lesson, Variant};
