@@ -325,6 +325,8 @@ impl Runner {
                     let config = Config {
                         speed: request.speed,
                         start_paused: request.paused,
+                        // The event log shows items moving, not only waits.
+                        log_items: true,
                         ..Config::default()
                     };
                     self.run = Some(request.lesson.start(request.variant, request.knobs, config));
