@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use chanlab::lab::{Config, Lab, Report, WorkerState};
 use chanlab::lessons::rate_limiter::{
-    self, Clock, ExceedsBurst, FakeClock, LESSON, Limiter, Pass, RATE, WaitError,
+    self, Clock, ExceedsBurst, FakeClock, LESSON, LabClock, Limiter, Pass, RATE, WaitError,
 };
 use chanlab::lessons::{Knobs, Outcome, meets_expectation_with};
 
@@ -212,7 +212,14 @@ fn correct_never_passes_more_than_burst_plus_rate_times_t() {
 
 #[test]
 fn refill_never_stopped_leaks_the_refill_worker() {
-    let report = run("refill-never-stopped");
+    // Speed 1: the leak grace is a second, ten times what the refill needs
+    // to top the bucket up (a token per 10 ms), even on a loaded machine.
+    let v = LESSON.variant("refill-never-stopped").expect("variant");
+    let k = Knobs {
+        items: 20,
+        ..knobs()
+    };
+    let report = LESSON.run(v, k, Config::default());
     let leaked = common::leak_of(&report);
     let refill = common::named(leaked, "refill");
     assert_eq!(
@@ -230,7 +237,7 @@ fn refill_never_stopped_leaks_the_refill_worker() {
     assert_eq!(leaked.len(), 1, "{leaked:?}");
     // Every request was still served: the bug is the thread left behind.
     let outcome = report.outcome.as_ref().expect("main returned");
-    assert_eq!(outcome.items_out, knobs().items);
+    assert_eq!(outcome.items_out, k.items);
     println!("{}", report.verdict.as_ref().unwrap());
 }
 
@@ -355,6 +362,28 @@ fn wait_until(lab: &Lab, ready: impl Fn(&Lab) -> bool) {
 }
 
 #[test]
+fn the_lab_clock_stands_still_while_paused() {
+    let lab = Lab::new(Config {
+        start_paused: true,
+        ..fast()
+    });
+    let clock = LabClock::new(&lab);
+    // 20 ms of wall time is 2 s of lesson time at speed 100, if a pause counted.
+    std::thread::sleep(20 * MS);
+    assert_eq!(clock.now(), Duration::ZERO, "started paused: no time yet");
+    lab.set_paused(false);
+    wait_until(&lab, |_| clock.now() > Duration::ZERO);
+    lab.set_paused(true);
+    let paused_at = clock.now();
+    std::thread::sleep(20 * MS);
+    assert_eq!(
+        clock.now(),
+        paused_at,
+        "paused again: it stands still again"
+    );
+}
+
+#[test]
 fn a_pause_is_not_time_in_which_tokens_are_earned() {
     let k = Knobs {
         items: 40,
@@ -368,13 +397,13 @@ fn a_pause_is_not_time_in_which_tokens_are_earned() {
     let lab = run.lab().clone();
     // Main makes its channels, the limiter (and its clock) and the workers
     // without passing the gate, then waits at it to join: from the moment
-    // `server` exists, the limiter's clock is running.
+    // `server` exists, the limiter's clock exists.
     wait_until(&lab, |lab| {
         lab.snapshot().workers.iter().any(|w| w.name == "server")
     });
     let paused_at = lab.now();
-    // 50 ms of wall time is 5 s of lesson time at speed 100 — if a pause counted.
-    std::thread::sleep(50 * MS);
+    // 100 ms of wall time is 10 s of lesson time at speed 100, if a pause counted.
+    std::thread::sleep(100 * MS);
     assert_eq!(lab.now(), paused_at, "paused: lesson time stands still");
     for _ in 0..3 {
         lab.step();
@@ -390,18 +419,19 @@ fn a_pause_is_not_time_in_which_tokens_are_earned() {
     assert!(report.verdict.is_none(), "{:?}", report.verdict);
     let served = report.outcome.expect("main returned");
     assert_eq!(served.passed.len() as u64, k.items);
-    assert_never_faster_than_the_limit(&served.passed, k.buffer);
-    // The last one is due at (n - b)/r = 0.3 s; the pause would make it 5.3 s.
-    let last = served.passed.last().expect("some passed").at;
-    let due = Duration::from_millis(300);
+    // The first request passes from the full bucket as soon as the run
+    // resumes: at lesson time ~0, not after the 10 s the pause lasted.
+    let first = served.passed[0].at;
     assert!(
-        last >= due && last < Duration::from_secs(2),
-        "the last request passed at {last:?} of lesson time: the pause counted"
+        first < Duration::from_secs(5),
+        "the first request passed at {first:?} of lesson time: the pause counted"
     );
-    let after_burst = (k.items - k.buffer as u64) as f64;
-    let observed = after_burst / last.as_secs_f64();
+    // And no pause or delay ever lets more through than b + r·t.
+    assert_never_faster_than_the_limit(&served.passed, k.buffer);
+    let last = served.passed.last().expect("some passed").at;
+    let observed = (k.items - k.buffer as u64) as f64 / last.as_secs_f64();
     assert!(
-        observed <= f64::from(RATE) + 1e-6 && observed > 15.0,
+        observed <= f64::from(RATE) + 1e-6,
         "observed {observed:.1}/s (limit {RATE}/s)"
     );
 }
@@ -443,29 +473,48 @@ fn sweep() -> Vec<Knobs> {
 #[test]
 fn busy_wait_is_hidden_exactly_when_no_request_must_wait() {
     let v = LESSON.variant("busy-wait").expect("variant");
-    // Speed 1: a token is 10 ms of wall time, far longer than the limiter
-    // takes to pass the burst, so a request beyond it surely waits.
-    let config = Config::default();
     for knobs in sweep() {
         let hidden = LESSON.hidden(v, &knobs);
-        assert_eq!(
-            hidden.is_some(),
-            knobs.items <= knobs.buffer as u64,
-            "{knobs:?}: {hidden:?}"
-        );
-        let report = LESSON.run(v, knobs, config.clone());
-        assert!(
-            meets_expectation_with(&LESSON, v, &knobs, &report),
-            "{knobs:?}: {report:?}"
-        );
-        let outcome = report.outcome.expect("main returned");
+        let fits = knobs.items <= knobs.buffer as u64;
+        assert_eq!(hidden.is_some(), fits, "{knobs:?}: {hidden:?}");
         if let Some(why) = hidden {
+            // The full bucket serves them all, whatever the timing.
+            let report = LESSON.run(v, knobs, fast());
+            assert!(
+                meets_expectation_with(&LESSON, v, &knobs, &report),
+                "{knobs:?}: {report:?}"
+            );
+            let outcome = report.outcome.expect("main returned");
             assert!(!outcome.is_broken(), "{knobs:?} hidden, yet {outcome:?}");
             assert!(
                 why.contains(&format!("--items {}", knobs.buffer + 1)),
                 "{why}"
             );
-        } else {
+        }
+    }
+    // Beyond the burst a request waits unless the limiter itself took a
+    // whole token interval to pass the requests before it. At speed 0.1 an
+    // interval is 100 ms of wall time: far longer than that takes, even on
+    // a loaded machine.
+    let slow = Config {
+        speed: 0.1,
+        ..Config::default()
+    };
+    for buffer in [1, 3, 8] {
+        for (extra, workers) in [(1, 1), (1, 3), (2, 2)] {
+            let knobs = Knobs {
+                items: buffer as u64 + extra,
+                buffer,
+                workers,
+                seed: 7,
+            };
+            assert_eq!(LESSON.hidden(v, &knobs), None, "{knobs:?}");
+            let report = LESSON.run(v, knobs, slow.clone());
+            assert!(
+                meets_expectation_with(&LESSON, v, &knobs, &report),
+                "{knobs:?}: {report:?}"
+            );
+            let outcome = report.outcome.expect("main returned");
             assert!(
                 outcome.problems.iter().any(|p| p.contains("CPU burned")),
                 "{knobs:?}: {outcome:?}"

@@ -485,8 +485,8 @@ fn oversized_id(items: u64) -> u64 {
 }
 
 /// `client#1..N` share out the requests (client w takes ids w-1, w-1+N, ...)
-/// and send them on `requests` as fast as it takes them: the limiter always
-/// has work waiting, so every request after the first `burst` must wait for
+/// and send them on `requests` as fast as the channel takes them: the limiter
+/// always has work waiting, so every request after the first `burst` waits for
 /// its token.
 fn clients(lab: &Lab, requests_tx: &Sender<Request>, knobs: &Knobs, oversized: Option<u32>) {
     let n = knobs.workers.max(1) as u64;
