@@ -664,16 +664,11 @@ pub struct Account {
 /// Each subscriber's account, `sub#1` first.
 #[must_use]
 pub fn accounts(d: &Delivery) -> Vec<Account> {
+    // Both lists are in the order the subscribers subscribed.
     d.subscribers
         .iter()
-        .map(|s| {
-            let tally = d
-                .publisher
-                .tallies
-                .iter()
-                .find(|t| t.name == s.name)
-                .cloned()
-                .unwrap_or_default();
+        .zip(&d.publisher.tallies)
+        .map(|(s, tally)| {
             let delivered = s.got.len() as u64;
             let counted = delivered + tally.dropped + tally.left_unread;
             Account {
