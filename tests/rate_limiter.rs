@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 
 use chanlab::lab::{Config, Lab, Report, WorkerState};
 use chanlab::lessons::rate_limiter::{
-    self, Clock, ExceedsBurst, FakeClock, LESSON, Limiter, RATE, WaitError,
+    self, Clock, ExceedsBurst, FakeClock, LESSON, LabClock, Limiter, Pass, RATE, WaitError,
 };
-use chanlab::lessons::{Knobs, Outcome};
+use chanlab::lessons::{Knobs, Outcome, meets_expectation_with};
 
 fn knobs() -> Knobs {
     LESSON.defaults
@@ -78,6 +78,36 @@ fn tokens_are_earned_from_elapsed_time_with_a_cap() {
     clock.advance(Duration::from_secs(3600));
     assert!(lim.allow_n(2));
     assert!(!lim.allow(), "the bucket holds at most b = 2");
+}
+
+#[test]
+fn ten_tenths_of_a_token_make_exactly_one() {
+    // With a float64 bucket, ten additions of 0.1 give 0.9999999999999999
+    // and the request that is due would be refused; counted in billionths,
+    // ten steps of 1 ms at 100/s earn exactly one token.
+    let clock = FakeClock::new();
+    let mut lim = Limiter::new(100, 1, clock.clone());
+    assert!(lim.allow());
+    for step in 1..10 {
+        clock.advance(MS);
+        assert!(!lim.allow(), "{step} ms earn only {step} tenths");
+    }
+    clock.advance(MS);
+    assert!(lim.allow(), "the tenth tenth makes a whole token");
+    assert!(lim.tokens_at(clock.now()).abs() < 1e-12);
+
+    let mut float_tokens = 0.0_f64;
+    for _ in 0..10 {
+        float_tokens += 0.1;
+    }
+    assert!(
+        float_tokens < 1.0,
+        "what the README says a float bucket does"
+    );
+    assert_eq!(
+        float_tokens.to_bits(),
+        0.999_999_999_999_999_9_f64.to_bits()
+    );
 }
 
 #[test]
@@ -172,17 +202,8 @@ fn correct_never_passes_more_than_burst_plus_rate_times_t() {
     assert!(report.verdict.is_none(), "{:?}", report.verdict);
     let served = report.outcome.expect("main returned");
     assert_eq!(served.passed.len() as u64, k.items);
+    assert_never_faster_than_the_limit(&served.passed, k.buffer);
     let burst = k.buffer as f64;
-    for (i, pass) in served.passed.iter().enumerate() {
-        let allowed = burst + f64::from(RATE) * pass.at.as_secs_f64();
-        assert!(
-            (i + 1) as f64 <= allowed + 1e-6,
-            "request {} passed at {:?}: {} through, at most {allowed} allowed",
-            pass.id,
-            pass.at,
-            i + 1
-        );
-    }
     // And it is not needlessly slow: the last one is due at (n - b)/r.
     let due = (k.items as f64 - burst) / f64::from(RATE);
     let last = served.passed.last().expect("some passed").at.as_secs_f64();
@@ -191,7 +212,14 @@ fn correct_never_passes_more_than_burst_plus_rate_times_t() {
 
 #[test]
 fn refill_never_stopped_leaks_the_refill_worker() {
-    let report = run("refill-never-stopped");
+    // Speed 1: the leak grace is a second, ten times what the refill needs
+    // to top the bucket up (a token per 10 ms), even on a loaded machine.
+    let v = LESSON.variant("refill-never-stopped").expect("variant");
+    let k = Knobs {
+        items: 20,
+        ..knobs()
+    };
+    let report = LESSON.run(v, k, Config::default());
     let leaked = common::leak_of(&report);
     let refill = common::named(leaked, "refill");
     assert_eq!(
@@ -209,7 +237,7 @@ fn refill_never_stopped_leaks_the_refill_worker() {
     assert_eq!(leaked.len(), 1, "{leaked:?}");
     // Every request was still served: the bug is the thread left behind.
     let outcome = report.outcome.as_ref().expect("main returned");
-    assert_eq!(outcome.items_out, knobs().items);
+    assert_eq!(outcome.items_out, k.items);
     println!("{}", report.verdict.as_ref().unwrap());
 }
 
@@ -272,16 +300,264 @@ fn reject_oversized_refuses_only_the_big_request() {
     assert_eq!(served.passed.len() as u64, k.items - 1);
     assert!(served.passed.iter().all(|p| p.id != served.refused[0].id));
 
+    // The refusal is the policy, not a loss: counted as dropped by design.
     let report = run("reject-oversized");
     let outcome = report.outcome.expect("main returned");
-    assert_eq!(outcome.lost, 1);
+    assert_eq!(
+        (outcome.items_out, outcome.lost, outcome.dropped),
+        (k.items - 1, 0, 1),
+        "{outcome:?}"
+    );
     assert!(!outcome.is_broken(), "{outcome:?}");
+    assert!(outcome.held_by_design(), "{outcome:?}");
+    assert_eq!(outcome.by_design.len(), 1, "{:?}", outcome.by_design);
+    let said = &outcome.by_design[0];
     assert!(
-        outcome.notes.iter().any(|n| n.contains("ExceedsBurst")),
+        said.contains(&format!("request #{}", k.items / 2))
+            && said.contains("refused by design")
+            && said.contains("ExceedsBurst"),
+        "{said}"
+    );
+    assert_eq!(outcome.to_string(), "300 in, 299 out, 1 dropped by design");
+    println!("{outcome}: {:?}", outcome.by_design);
+}
+
+#[test]
+fn an_aborted_run_reports_what_reached_the_server() {
+    // burst-too-large deadlocks half-way: the joins fail, but the outcome
+    // must count the requests that did get through, as the lab saw them.
+    let report = run("burst-too-large");
+    common::deadlock_of(&report);
+    let outcome = report.outcome.as_ref().expect("main returned");
+    let received = report
+        .snapshot
+        .channels
+        .iter()
+        .find(|c| c.name == "sent")
+        .expect("the `sent` channel")
+        .received;
+    assert!(received > 0, "requests passed before the oversized one");
+    assert_eq!(outcome.items_out, received, "{outcome:?}");
+    assert_eq!(outcome.items_in, knobs().items);
+    assert_eq!(outcome.lost, outcome.items_in - outcome.items_out);
+    assert!(
+        outcome.notes.iter().any(|n| n.contains("aborted")),
         "{:?}",
         outcome.notes
     );
-    println!("{outcome}: {:?}", outcome.notes);
+}
+
+// ---- lesson time and pause ---------------------------------------------
+
+/// Polls the lab until `ready` holds: waiting for an observable state.
+fn wait_until(lab: &Lab, ready: impl Fn(&Lab) -> bool) {
+    let started = Instant::now();
+    while !ready(lab) {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the lab never got there"
+        );
+        std::thread::sleep(MS);
+    }
+}
+
+#[test]
+fn the_lab_clock_stands_still_while_paused() {
+    let lab = Lab::new(Config {
+        start_paused: true,
+        ..fast()
+    });
+    let clock = LabClock::new(&lab);
+    // 20 ms of wall time is 2 s of lesson time at speed 100, if a pause counted.
+    std::thread::sleep(20 * MS);
+    assert_eq!(clock.now(), Duration::ZERO, "started paused: no time yet");
+    lab.set_paused(false);
+    wait_until(&lab, |_| clock.now() > Duration::ZERO);
+    lab.set_paused(true);
+    let paused_at = clock.now();
+    std::thread::sleep(20 * MS);
+    assert_eq!(
+        clock.now(),
+        paused_at,
+        "paused again: it stands still again"
+    );
+}
+
+#[test]
+fn a_pause_is_not_time_in_which_tokens_are_earned() {
+    let k = Knobs {
+        items: 40,
+        ..knobs()
+    };
+    let config = Config {
+        start_paused: true,
+        ..fast()
+    };
+    let run = Lab::start(config, move |lab| rate_limiter::serve(lab, "correct", &k));
+    let lab = run.lab().clone();
+    // Main makes its channels, the limiter (and its clock) and the workers
+    // without passing the gate, then waits at it to join: from the moment
+    // `server` exists, the limiter's clock exists.
+    wait_until(&lab, |lab| {
+        lab.snapshot().workers.iter().any(|w| w.name == "server")
+    });
+    let paused_at = lab.now();
+    // 100 ms of wall time is 10 s of lesson time at speed 100, if a pause counted.
+    std::thread::sleep(100 * MS);
+    assert_eq!(lab.now(), paused_at, "paused: lesson time stands still");
+    for _ in 0..3 {
+        lab.step();
+    }
+    assert_eq!(
+        lab.now(),
+        paused_at,
+        "a step moves the world, not the clock"
+    );
+    lab.set_paused(false);
+
+    let report = run.wait();
+    assert!(report.verdict.is_none(), "{:?}", report.verdict);
+    let served = report.outcome.expect("main returned");
+    assert_eq!(served.passed.len() as u64, k.items);
+    // The first request passes from the full bucket as soon as the run
+    // resumes: at lesson time ~0, not after the 10 s the pause lasted.
+    let first = served.passed[0].at;
+    assert!(
+        first < Duration::from_secs(5),
+        "the first request passed at {first:?} of lesson time: the pause counted"
+    );
+    // And no pause or delay ever lets more through than b + r·t.
+    assert_never_faster_than_the_limit(&served.passed, k.buffer);
+    let last = served.passed.last().expect("some passed").at;
+    let observed = (k.items - k.buffer as u64) as f64 / last.as_secs_f64();
+    assert!(
+        observed <= f64::from(RATE) + 1e-6,
+        "observed {observed:.1}/s (limit {RATE}/s)"
+    );
+}
+
+fn assert_never_faster_than_the_limit(passed: &[Pass], burst: usize) {
+    for (i, pass) in passed.iter().enumerate() {
+        let allowed = burst as f64 + f64::from(RATE) * pass.at.as_secs_f64();
+        assert!(
+            (i + 1) as f64 <= allowed + 1e-6,
+            "request {} passed at {:?}: {} through, at most {allowed} allowed",
+            pass.id,
+            pass.at,
+            i + 1
+        );
+    }
+}
+
+// ---- which knobs hide which trap -----------------------------------------
+
+/// Items, burst and clients around the edges that matter: fewer, as many
+/// and more requests than the burst.
+fn sweep() -> Vec<Knobs> {
+    let mut all = Vec::new();
+    for buffer in [1, 3, 8] {
+        for items in [1, buffer as u64, buffer as u64 + 1, buffer as u64 + 4] {
+            for workers in [1, 3] {
+                all.push(Knobs {
+                    items,
+                    buffer,
+                    workers,
+                    seed: 7,
+                });
+            }
+        }
+    }
+    all
+}
+
+#[test]
+fn busy_wait_is_hidden_exactly_when_no_request_must_wait() {
+    let v = LESSON.variant("busy-wait").expect("variant");
+    for knobs in sweep() {
+        let hidden = LESSON.hidden(v, &knobs);
+        let fits = knobs.items <= knobs.buffer as u64;
+        assert_eq!(hidden.is_some(), fits, "{knobs:?}: {hidden:?}");
+        if let Some(why) = hidden {
+            // The full bucket serves them all, whatever the timing.
+            let report = LESSON.run(v, knobs, fast());
+            assert!(
+                meets_expectation_with(&LESSON, v, &knobs, &report),
+                "{knobs:?}: {report:?}"
+            );
+            let outcome = report.outcome.expect("main returned");
+            assert!(!outcome.is_broken(), "{knobs:?} hidden, yet {outcome:?}");
+            assert!(
+                why.contains(&format!("--items {}", knobs.buffer + 1)),
+                "{why}"
+            );
+        }
+    }
+    // Beyond the burst a request waits unless the limiter itself took a
+    // whole token interval to pass the requests before it. At speed 0.1 an
+    // interval is 100 ms of wall time: far longer than that takes, even on
+    // a loaded machine.
+    let slow = Config {
+        speed: 0.1,
+        ..Config::default()
+    };
+    for buffer in [1, 3, 8] {
+        for (extra, workers) in [(1, 1), (1, 3), (2, 2)] {
+            let knobs = Knobs {
+                items: buffer as u64 + extra,
+                buffer,
+                workers,
+                seed: 7,
+            };
+            assert_eq!(LESSON.hidden(v, &knobs), None, "{knobs:?}");
+            let report = LESSON.run(v, knobs, slow.clone());
+            assert!(
+                meets_expectation_with(&LESSON, v, &knobs, &report),
+                "{knobs:?}: {report:?}"
+            );
+            let outcome = report.outcome.expect("main returned");
+            assert!(
+                outcome.problems.iter().any(|p| p.contains("CPU burned")),
+                "{knobs:?}: {outcome:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn refill_and_burst_traps_show_with_every_knob() {
+    for name in ["refill-never-stopped", "burst-too-large"] {
+        let v = LESSON.variant(name).expect("variant");
+        for knobs in sweep() {
+            assert_eq!(LESSON.hidden(v, &knobs), None, "{name} {knobs:?}");
+            let report = LESSON.run(v, knobs, fast());
+            assert!(
+                meets_expectation_with(&LESSON, v, &knobs, &report),
+                "{name} {knobs:?}: {report:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn correct_and_fix_are_never_hidden_and_hold_over_the_sweep() {
+    for name in ["correct", "reject-oversized"] {
+        let v = LESSON.variant(name).expect("variant");
+        for knobs in sweep() {
+            assert_eq!(LESSON.hidden(v, &knobs), None);
+            let report = LESSON.run(v, knobs, fast());
+            assert!(
+                meets_expectation_with(&LESSON, v, &knobs, &report),
+                "{name} {knobs:?}: {report:?}"
+            );
+            let outcome = report.outcome.expect("main returned");
+            assert_eq!(outcome.lost, 0, "{name} {knobs:?}: {outcome:?}");
+            assert_eq!(
+                outcome.items_out + outcome.dropped,
+                knobs.items,
+                "{name} {knobs:?}"
+            );
+        }
+    }
 }
 
 #[test]

@@ -2,8 +2,8 @@
 
 use std::fmt::{self, Write as _};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use crate::lab::{Lab, Receiver, Sender};
 use crate::lessons::{Expect, KnobRanges, Knobs, Lesson, Outcome, Variant, VariantKind};
@@ -33,7 +33,7 @@ pub static LESSON: Lesson = Lesson {
         workers: 1..=16,
     },
     main,
-    hidden_by: crate::lessons::never_hidden,
+    hidden_by,
 };
 
 static VARIANTS: [Variant; 5] = [
@@ -82,12 +82,6 @@ static VARIANTS: [Variant; 5] = [
 /// The limiter's rate, in tokens per second (`rate.NewLimiter(100, b)`).
 pub const RATE: u32 = 100;
 
-/// Simulated time a client takes to prepare each request, in lesson time.
-const CLIENT_WORK_MS: (u64, u64) = (1, 5);
-
-/// More wasted polls per request than this, and the outcome calls it CPU burned.
-const POLLS_PER_REQUEST_LIMIT: u64 = 10;
-
 // ---- time -------------------------------------------------------------
 
 /// Where the limiter reads the time: the time since the clock started.
@@ -97,13 +91,15 @@ pub trait Clock: Send + Sync {
     fn now(&self) -> Duration;
 }
 
-/// The real clock, read from [`Instant`], in *lesson time*: wall time
-/// multiplied by the run's speed factor, so a 100/s limiter runs at 100/s
-/// of lesson time, in step with [`Lab::after`] timers.
+/// The lab's clock, in *lesson time* ([`Lab::now`]): it runs at the run's
+/// speed factor and stands still while the run is paused, so a 100/s
+/// limiter runs at 100/s of lesson time, in step with [`Lab::work`] and the
+/// lab's timers, and a pause does not count as time in which tokens were
+/// earned or requests passed.
 pub struct LabClock {
     lab: Lab,
-    /// The last wall instant read and the lesson time at it.
-    state: Mutex<(Instant, Duration)>,
+    /// Lesson time when the clock started.
+    start: Duration,
 }
 
 impl LabClock {
@@ -112,19 +108,14 @@ impl LabClock {
     pub fn new(lab: &Lab) -> Self {
         Self {
             lab: lab.clone(),
-            state: Mutex::new((Instant::now(), Duration::ZERO)),
+            start: lab.now(),
         }
     }
 }
 
 impl Clock for LabClock {
     fn now(&self) -> Duration {
-        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        let wall = Instant::now();
-        let passed = wall.saturating_duration_since(state.0);
-        state.1 += passed.mul_f64(self.lab.speed());
-        state.0 = wall;
-        state.1
+        self.lab.now().saturating_sub(self.start)
     }
 }
 
@@ -460,19 +451,32 @@ pub struct Pass {
 /// What the stage did with the requests.
 #[derive(Debug, Clone, Default)]
 pub struct Served {
-    /// What reached `sent`, in order.
+    /// What reached the server, in order.
     pub passed: Vec<Pass>,
     /// Requests refused with `ExceedsBurst`.
     pub refused: Vec<Request>,
     /// Times the busy-wait limiter asked for a token and got none.
     pub polls: u64,
+    /// True when a verdict aborted the run before the stage finished: the
+    /// counts are what happened up to then.
+    pub aborted: bool,
 }
 
-/// What the limiter worker hands back to main.
+/// What the limiter and the server record as they go. It lives outside
+/// the workers' return values because a verdict aborts the run and fails
+/// every join: what happened before it must still be counted.
 #[derive(Debug, Default)]
-struct LimiterReport {
-    refused: Vec<Request>,
-    polls: u64,
+struct Tally {
+    /// Written by the server: every request that reached it.
+    passed: Mutex<Vec<Pass>>,
+    /// Written by the limiter: requests refused with `ExceedsBurst`.
+    refused: Mutex<Vec<Request>>,
+    /// Written by the busy-wait limiter: polls that found no token.
+    polls: AtomicU64,
+}
+
+fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Which request is oversized in `burst-too-large` and `reject-oversized`.
@@ -481,18 +485,16 @@ fn oversized_id(items: u64) -> u64 {
 }
 
 /// `client#1..N` share out the requests (client w takes ids w-1, w-1+N, ...)
-/// and send them on `requests`, each after a little simulated preparation.
+/// and send them on `requests` as fast as the channel takes them: the limiter
+/// always has work waiting, so every request after the first `burst` waits for
+/// its token.
 fn clients(lab: &Lab, requests_tx: &Sender<Request>, knobs: &Knobs, oversized: Option<u32>) {
     let n = knobs.workers.max(1) as u64;
     for w in 1..=n {
-        let (out, lab2) = (requests_tx.clone(), lab.clone());
-        let mut rng = fastrand::Rng::with_seed(knobs.seed.wrapping_add(w));
+        let out = requests_tx.clone();
         let items = knobs.items;
         lab.go(format!("client#{w}"), move || {
             for id in (w - 1..items).step_by(n as usize) {
-                lab2.work(Duration::from_millis(
-                    rng.u64(CLIENT_WORK_MS.0..=CLIENT_WORK_MS.1),
-                ));
                 let cost = match oversized {
                     Some(big) if id == oversized_id(items) => big,
                     _ => 1,
@@ -524,20 +526,29 @@ pub fn serve(lab: &Lab, variant: &str, knobs: &Knobs) -> Served {
         "busy-wait" => Stage::Spin(Limiter::new(RATE, burst_u32, LabClock::new(lab))),
         _ => Stage::Lazy(Limiter::new(RATE, burst_u32, LabClock::new(lab))),
     };
+    let tally = Arc::new(Tally::default());
     let (sent_tx, sent) = lab.bounded::<Pass>("sent", burst);
-    let stage_lab = lab.clone();
+    let (stage_lab, stage_tally) = (lab.clone(), Arc::clone(&tally));
     let limiter = lab.go("limiter", move || {
-        limiter.run(&stage_lab, &requests, &sent_tx, &done)
+        limiter.run(&stage_lab, &requests, &sent_tx, &done, &stage_tally);
     });
-    let server = lab.go("server", move || sent.iter().collect::<Vec<Pass>>());
+    let server_tally = Arc::clone(&tally);
+    let server = lab.go("server", move || {
+        for pass in &sent {
+            locked(&server_tally.passed).push(pass);
+        }
+    });
 
-    let report = limiter.join().unwrap_or_default();
-    let passed = server.join().unwrap_or_default();
+    // A verdict (burst-too-large's deadlock) fails both joins; the tally
+    // still holds what the workers did before it.
+    let limiter_finished = limiter.join().is_ok();
+    let server_finished = server.join().is_ok();
     drop(done_tx); // Go: cancel()
     Served {
-        passed,
-        refused: report.refused,
-        polls: report.polls,
+        passed: std::mem::take(&mut *locked(&tally.passed)),
+        refused: std::mem::take(&mut *locked(&tally.refused)),
+        polls: tally.polls.load(Ordering::SeqCst),
+        aborted: !(limiter_finished && server_finished) || lab.is_aborted(),
     }
 }
 
@@ -560,16 +571,16 @@ impl Stage {
         requests: &Receiver<Request>,
         out: &Sender<Pass>,
         done: &Receiver<()>,
-    ) -> LimiterReport {
+        tally: &Tally,
+    ) {
         let clock = LabClock::new(lab);
-        let mut report = LimiterReport::default();
         match self {
             Self::Lazy(mut lim) => {
                 for req in requests {
                     match lim.wait_n(lab, done, req.cost) {
                         Ok(()) => {}
                         Err(WaitError::ExceedsBurst(_)) => {
-                            report.refused.push(req);
+                            locked(&tally.refused).push(req);
                             continue;
                         }
                         Err(WaitError::Cancelled) => break,
@@ -588,7 +599,8 @@ impl Stage {
             Self::Spin(mut lim) => {
                 for req in requests {
                     while !lim.allow_n(req.cost) {
-                        report.polls += 1; // no sleep: spins a core until the next token
+                        // No sleep: spins a core until the next token.
+                        tally.polls.fetch_add(1, Ordering::Relaxed);
                     }
                     if out
                         .send(Pass {
@@ -630,13 +642,37 @@ impl Stage {
                 }
             }
         }
-        report
     }
 }
 
 fn main(lab: &Lab, variant: &Variant, knobs: &Knobs) -> Outcome {
     let served = serve(lab, variant.name, knobs);
     outcome(variant.name, knobs, &served)
+}
+
+/// Which knobs hide which trap. `refill-never-stopped` shows with every
+/// value (its ticker never ends, so `refill` outlives main whatever the
+/// count), and so does `burst-too-large` (the bucket holds at most b, the
+/// batch asks for 2b). `busy-wait` needs a request that waits for a token:
+/// with no more requests than the burst, the full bucket serves them all.
+fn hidden_by(variant: &Variant, knobs: &Knobs) -> Option<String> {
+    let burst = knobs.buffer.max(1) as u64;
+    match variant.name {
+        "busy-wait" if knobs.items <= burst => {
+            let mut why = format!(
+                "hidden by these knobs: with --items {} ≤ --buffer {burst} the full bucket lets \
+                 every request through at once, so the limiter never waits and has nothing to \
+                 spin on; try --items {}",
+                knobs.items,
+                burst + 1
+            );
+            if knobs.items >= 2 {
+                let _ = write!(why, " or --buffer {}", knobs.items - 1);
+            }
+            Some(why)
+        }
+        _ => None,
+    }
 }
 
 fn outcome(variant: &str, knobs: &Knobs, served: &Served) -> Outcome {
@@ -647,7 +683,8 @@ fn outcome(variant: &str, knobs: &Knobs, served: &Served) -> Outcome {
     let mut outcome = Outcome {
         items_in: items,
         items_out: passed,
-        lost: items.saturating_sub(passed),
+        lost: items.saturating_sub(passed + refused),
+        dropped: refused,
         ..Outcome::default()
     };
     if let Some(last) = served.passed.last() {
@@ -665,27 +702,32 @@ fn outcome(variant: &str, knobs: &Knobs, served: &Served) -> Outcome {
         outcome.notes.push(note);
     }
     for req in &served.refused {
-        outcome.notes.push(format!(
-            "request #{} asked for {} tokens, the burst is {burst}: refused at once (`ExceedsBurst`)",
+        outcome.by_design.push(format!(
+            "request #{} refused by design: it asked for {} tokens and the burst is {burst}, \
+             so it could never fit (`ExceedsBurst`, at once, without waiting)",
             req.id, req.cost
         ));
     }
-    if passed + refused < items {
-        outcome.problems.push(format!(
-            "{} of {items} requests never passed",
-            items - passed - refused
+    let never = items.saturating_sub(passed + refused);
+    if served.aborted {
+        outcome.notes.push(format!(
+            "the run was aborted by the verdict after {passed} of {items} requests had reached \
+             the server"
         ));
+    } else if never > 0 {
+        outcome
+            .problems
+            .push(format!("{never} of {items} requests never passed"));
     }
     if variant == "busy-wait" || served.polls > 0 {
-        let per = served.polls / items.max(1);
         outcome.notes.push(format!(
-            "the limiter asked for a token {} times and got none: {per} wasted polls per request",
+            "the limiter asked for a token {} times and got none",
             served.polls
         ));
-        if served.polls > POLLS_PER_REQUEST_LIMIT * items {
+        if served.polls > 0 {
             outcome.problems.push(format!(
-                "CPU burned: {} wasted polls for {items} requests; the bucket knew when the next \
-                 token was due, the limiter should have slept until then",
+                "CPU burned: the limiter polled {} times for {items} requests instead of \
+                 sleeping; the bucket knew when the next token was due",
                 served.polls
             ));
         }
