@@ -75,6 +75,14 @@ pub use worker::{JoinError, JoinHandle};
 use runtime::Core;
 use stats::End;
 
+/// Where `select!` goes when the run aborted under a select with no arm
+/// (`select! {}`, a lone `default(d)`): nothing can be picked, so the
+/// worker unwinds quietly, as one the lab stops.
+#[doc(hidden)]
+pub fn select_aborted() -> ! {
+    std::panic::resume_unwind(Box::new(runtime::StoppedByLab))
+}
+
 /// A duration as a learner reads it: `9.8 ms`, `250 µs`, `1.5 s`, `2 min`.
 ///
 /// ```

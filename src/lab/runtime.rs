@@ -299,8 +299,12 @@ impl Core {
         }
     }
 
+    /// Waits at the gate while paused. A step lets lesson time run (see
+    /// [`Core::step`]); the first worker held here afterwards stops it again,
+    /// so one step is "run until the next operation is held".
     fn wait_at_gate(&self) -> bool {
         let mut steps = lock(&self.steps);
+        let mut held = false;
         loop {
             match self.mode.load(Ordering::Acquire) {
                 OPEN => return true,
@@ -316,6 +320,10 @@ impl Core {
                     return true;
                 }
                 _ => {
+                    if !held {
+                        held = true;
+                        self.clock.repace(None, Some(true));
+                    }
                     steps = self
                         .gate_cv
                         .wait(steps)
@@ -354,10 +362,15 @@ impl Core {
         }
     }
 
+    /// Lets one more operation through the closed gate, and lets lesson
+    /// time run until a worker is held at the gate again: a worker asleep
+    /// in `work`, on a timer or a timeout needs time to reach its next
+    /// operation, and a step that froze the clock would never get there.
     pub(crate) fn step(&self) {
         let mut steps = lock(&self.steps);
         if self.mode.load(Ordering::Acquire) == PAUSED {
             *steps += 1;
+            self.clock.repace(None, Some(false));
             self.gate_cv.notify_one();
         }
     }

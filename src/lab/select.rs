@@ -344,14 +344,16 @@ macro_rules! __lab_select {
     (@norm $new:ident [$($cases:tt)*] $case:ident $args:tt $(-> $res:pat)? => { $($body:tt)* }, $($tail:tt)*) => {
         $crate::__lab_select!(@norm $new [$($cases)* $case $args ($($res)?) ({ $($body)* })] $($tail)*)
     };
-    (@norm $new:ident [$($cases:tt)*] $case:ident $args:tt $(-> $res:pat)? => { $($body:tt)* } $($tail:tt)*) => {
-        $crate::__lab_select!(@norm $new [$($cases)* $case $args ($($res)?) ({ $($body)* })] $($tail)*)
-    };
     (@norm $new:ident [$($cases:tt)*] $case:ident $args:tt $(-> $res:pat)? => $body:expr, $($tail:tt)*) => {
         $crate::__lab_select!(@norm $new [$($cases)* $case $args ($($res)?) ($body)] $($tail)*)
     };
     (@norm $new:ident [$($cases:tt)*] $case:ident $args:tt $(-> $res:pat)? => $body:expr) => {
         $crate::__lab_select!(@norm $new [$($cases)* $case $args ($($res)?) ($body)])
+    };
+    // Last: a block with no comma after it. Tried after the expression
+    // rules, so `{ v }.unwrap(),` is one expression, as in crossbeam's.
+    (@norm $new:ident [$($cases:tt)*] $case:ident $args:tt $(-> $res:pat)? => { $($body:tt)* } $($tail:tt)*) => {
+        $crate::__lab_select!(@norm $new [$($cases)* $case $args ($($res)?) ({ $($body)* })] $($tail)*)
     };
     // ---- parse arms into [((index) recv ch res body) ((index) send ch msg res body)] ----
     (@parse $new:ident ($i:expr) [$($arms:tt)*] ($($default:tt)*) recv($r:expr $(,)?) ($res:pat) ($body:expr) $($rest:tt)*) => {{
@@ -383,24 +385,42 @@ macro_rules! __lab_select {
         let __op = $sel.select();
         $crate::__lab_select!(@dispatch __op [$($arm)*])
     }};
-    (@wait $sel:ident [$($arm:tt)*] (now ($body:expr))) => {
-        match $sel.try_select() {
-            Ok(__op) => $crate::__lab_select!(@dispatch __op [$($arm)*]),
-            Err(_) => $body,
+    (@wait $sel:ident [$($arm:tt)*] (now ($body:expr))) => {{
+        // Not a `match` on the result: its temporary would borrow the
+        // channels through the default body, and crossbeam's idiom of
+        // switching an arm off (`rx = never()`) in a body would not compile.
+        let __picked = $sel.try_select().ok();
+        if __picked.is_none() {
+            ::core::mem::drop(__picked);
+            $body
+        } else {
+            // Moved out whole (a method taking it by value), so no drop of
+            // it is left to outlive the arm's body.
+            #[allow(clippy::unnecessary_unwrap)]
+            let __op = __picked.unwrap();
+            $crate::__lab_select!(@dispatch __op [$($arm)*])
         }
-    };
-    (@wait $sel:ident [$($arm:tt)*] (timeout ($t:expr) ($body:expr))) => {
-        match $sel.select_timeout($t) {
-            Ok(__op) => $crate::__lab_select!(@dispatch __op [$($arm)*]),
-            Err(_) => $body,
+    }};
+    (@wait $sel:ident [$($arm:tt)*] (timeout ($t:expr) ($body:expr))) => {{
+        let __picked = $sel.select_timeout($t).ok(); // see `now` above
+        if __picked.is_none() {
+            ::core::mem::drop(__picked);
+            $body
+        } else {
+            // Moved out whole (a method taking it by value), so no drop of
+            // it is left to outlive the arm's body.
+            #[allow(clippy::unnecessary_unwrap)]
+            let __op = __picked.unwrap();
+            $crate::__lab_select!(@dispatch __op [$($arm)*])
         }
-    };
+    }};
     // One `match` on the picked index: an arm that returns or breaks reads
     // as it would in crossbeam's `select!`.
     (@dispatch $op:ident [$((($i:expr) $($arm:tt)*))*]) => {
         match $op.index() {
             $( __index if __index == $i => $crate::__lab_select!(@complete $op $($arm)*), )*
-            _ => unreachable!("select picked an arm it does not have"),
+            // Only a select with no arm at all gets here: the run aborted.
+            _ => $crate::lab::select_aborted(),
         }
     };
     (@complete $op:ident recv $ch:ident ($res:pat) ($body:expr)) => {{

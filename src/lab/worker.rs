@@ -7,7 +7,7 @@ use std::thread;
 
 use crossbeam_channel as cb;
 
-use super::runtime::{Core, Wait, payload_message};
+use super::runtime::{Core, StoppedByLab, Wait, payload_message};
 use super::thread_ctx;
 
 /// Why [`JoinHandle::join`] got no value.
@@ -121,6 +121,8 @@ where
             let result = panic::catch_unwind(AssertUnwindSafe(f));
             let outcome = match &result {
                 Ok(_) => Ok(()),
+                // Unwound by the lab after the run aborted: stopped, not a bug.
+                Err(payload) if payload.is::<StoppedByLab>() => Ok(()),
                 Err(payload) => Err(thread_ctx::take_panic_note()
                     .unwrap_or_else(|| payload_message(payload.as_ref()))),
             };
