@@ -347,6 +347,9 @@ macro_rules! __lab_select {
     (@norm $new:ident [$($cases:tt)*] $case:ident $args:tt $(-> $res:pat)? => $body:expr, $($tail:tt)*) => {
         $crate::__lab_select!(@norm $new [$($cases)* $case $args ($($res)?) ($body)] $($tail)*)
     };
+    (@norm $new:ident [$($cases:tt)*] $case:ident $args:tt $(-> $res:pat)? => { $($body:tt)* } $(,)?) => {
+        $crate::__lab_select!(@norm $new [$($cases)* $case $args ($($res)?) ({ $($body)* })])
+    };
     (@norm $new:ident [$($cases:tt)*] $case:ident $args:tt $(-> $res:pat)? => $body:expr) => {
         $crate::__lab_select!(@norm $new [$($cases)* $case $args ($($res)?) ($body)])
     };
