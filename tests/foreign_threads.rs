@@ -169,3 +169,39 @@ fn with_every_thread_vouched_for_a_real_deadlock_is_still_taken() {
         report.verdict
     );
 }
+
+/// A thread made before the run (a pool's worker) that is handed the only
+/// Sender through a std channel: it is not one the lab can vouch for, so
+/// main's wait is never called a deadlock.
+#[test]
+fn a_pool_thread_made_before_the_run_and_handed_the_sender_is_never_a_deadlock() {
+    // Some lab exists before the pool, as in a process that ran lessons
+    // before: the pool's thread is younger than the first lab.
+    drop(Lab::new(Config::default()));
+    let (jobs, inbox) = mpsc::channel::<Box<dyn FnOnce() + Send>>();
+    let pool = std::thread::Builder::new()
+        .name("pool-worker".into())
+        .spawn(move || {
+            for job in inbox {
+                job();
+            }
+        })
+        .unwrap();
+    for run in 0..200 {
+        let jobs = jobs.clone();
+        let report = Lab::run(Config::default(), move |lab| {
+            let (tx, rx) = lab.bounded::<u32>("from-pool", 0);
+            let watcher = lab.clone();
+            jobs.send(Box::new(move || {
+                until_main_blocks(&watcher);
+                let _ = tx.send(3);
+            }))
+            .unwrap();
+            rx.recv()
+        });
+        assert!(report.verdict.is_none(), "run {run}: {:?}", report.verdict);
+        assert_eq!(report.outcome, Some(Ok(3)), "run {run}");
+    }
+    drop(jobs);
+    pool.join().unwrap();
+}

@@ -230,8 +230,10 @@ impl<T> Receiver<T> {
         if !self.core.pass() {
             return Err(TryRecvError::Disconnected);
         }
-        let mine = self.counter.claim(&self.core);
         let msg = self.inner.try_recv()?;
+        // A receive needs no claim before it: the lab must know a sender
+        // before its message can be seen, not a receiver.
+        let mine = self.counter.claim(&self.core);
         self.stats.bump(End::Recv, &self.counter, &self.core, mine);
         Ok(msg)
     }
@@ -246,11 +248,11 @@ impl<T> Receiver<T> {
         if !self.core.pass() {
             return Err(RecvTimeoutError::Disconnected);
         }
-        let mine = self.counter.claim(&self.core);
         let backoff = Backoff::new();
         loop {
             match self.inner.try_recv() {
                 Ok(msg) => {
+                    let mine = self.counter.claim(&self.core); // see `try_recv`
                     self.stats.bump(End::Recv, &self.counter, &self.core, mine);
                     return Ok(msg);
                 }
@@ -262,11 +264,11 @@ impl<T> Receiver<T> {
             }
             backoff.snooze();
         }
-        self.recv_blocking(deadline, mine)
+        self.recv_blocking(deadline)
     }
 
     #[cold]
-    fn recv_blocking(&self, deadline: Option<Duration>, mine: bool) -> Result<T, RecvTimeoutError> {
+    fn recv_blocking(&self, deadline: Option<Duration>) -> Result<T, RecvTimeoutError> {
         let worker = self.core.current_worker();
         self.core
             .begin_wait(worker, Wait::Recv(Arc::clone(&self.stats)), deadline);
@@ -305,6 +307,7 @@ impl<T> Receiver<T> {
         };
         self.core.end_wait(worker); // before the count: see `send_blocking`
         if matches!(waited, Waited::Done(_)) {
+            let mine = self.counter.claim(&self.core);
             self.stats.bump(End::Recv, &self.counter, &self.core, mine);
         }
         match waited {

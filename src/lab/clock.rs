@@ -184,7 +184,9 @@ impl Timers {
     /// A timer channel that fires `period` after now (lesson time), once
     /// (`repeat == false`, crossbeam's `after`) or every `period` (`tick`).
     /// Like crossbeam's, it holds one message and never disconnects; a tick
-    /// whose receiver has not taken the last message is skipped.
+    /// whose receiver has not taken the last one is skipped, and the next
+    /// comes a period later (close to crossbeam's, whose ticks are counted
+    /// from when a late one is taken).
     ///
     /// `tx` is the sending half of a `bounded(1)` channel whose Receiver is
     /// already counted in `stats`: a timer whose receivers are all gone is
@@ -262,8 +264,11 @@ fn fire_timers(core: &Weak<Core>, abort: &cb::Receiver<()>, woken: &cb::Receiver
                 return;
             }
             for timer in queue.timers.iter_mut().filter(|t| !t.spent && t.due <= now) {
-                let _ = timer.tx.try_send(Instant::now());
+                let delivered = timer.tx.try_send(Instant::now()).is_ok();
                 match timer.period {
+                    // A tick nobody took yet: as crossbeam's, the next one
+                    // comes a whole period after this one, not on a fixed grid.
+                    Some(p) if !delivered => timer.due = now.saturating_add(p),
                     Some(p) => {
                         timer.due = timer.due.saturating_add(p);
                         if timer.due <= now {

@@ -136,7 +136,6 @@ impl Lab {
     /// need a closed world; prefer [`Lab::run`] or [`Lab::start`].
     #[must_use]
     pub fn new(config: Config) -> Self {
-        threads::vouch_for_host();
         Self {
             core: Core::new(config),
         }

@@ -52,7 +52,6 @@ impl<T: Send + 'static> Run<T> {
     where
         F: FnOnce(&Lab) -> T + Send + 'static,
     {
-        super::threads::vouch_for_host();
         let lab = Lab::new(config);
         let main_lab = lab.clone();
         let handle =
@@ -106,8 +105,8 @@ impl<T> Run<T> {
     }
 
     fn join(&mut self) -> Report<T> {
-        // A thread that waits for or stops a run (the TUI's stopper) hosts it.
-        super::threads::vouch_for_host();
+        // Blocked here, the host cannot send: vouched for while it waits.
+        let _waiting = super::threads::vouch_for_this_thread();
         let report = self.supervisor.take().and_then(|s| s.join().ok());
         report.unwrap_or_else(|| Report {
             outcome: None,

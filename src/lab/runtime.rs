@@ -11,8 +11,6 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel as cb;
 
-use std::collections::BTreeSet;
-
 use super::clock::{LessonClock, Timers};
 use super::events::{EventKind, EventLog};
 use super::snapshot::{
@@ -162,9 +160,6 @@ pub(crate) struct Core {
     pub(crate) id: u64,
     pub(crate) clock: LessonClock,
     pub(crate) timers: Timers,
-    /// The process's threads when the lab was made: they cannot hold one of
-    /// its handles unless the lab's own channels hand it over (see `threads`).
-    baseline_threads: BTreeSet<i32>,
     mode: AtomicU8,
     steps: Mutex<u64>,
     gate_cv: Condvar,
@@ -221,6 +216,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Core {
     pub(crate) fn new(config: Config) -> Arc<Self> {
         install_quiet_hook();
+        threads::note_first_lab();
         let (abort_tx, abort_rx) = cb::bounded(0);
         let mode = if config.start_paused { PAUSED } else { OPEN };
         let speed = config.speed.clamp(0.01, 100.0);
@@ -228,7 +224,6 @@ impl Core {
             id: NEXT_LAB.fetch_add(1, Ordering::Relaxed),
             clock: LessonClock::new(speed, config.start_paused),
             timers: Timers::default(),
-            baseline_threads: threads::process_threads().unwrap_or_default(),
             mode: AtomicU8::new(mode),
             steps: Mutex::new(0),
             gate_cv: Condvar::new(),
@@ -497,8 +492,8 @@ impl Core {
     }
 
     /// An operation through a handle owned by another thread.
+    /// The thread is known by now: `HandleCounter::claim` registered it.
     pub(crate) fn count_foreign_op(self: &Arc<Self>) {
-        self.current_worker(); // registers the thread on first sight
         if let Some((_, ops)) = thread_ctx::lookup(self.id) {
             ops.fetch_add(1, Ordering::Relaxed);
         }
@@ -638,7 +633,7 @@ impl Core {
         }
         // Last, because it reads the process's thread list: is anyone
         // alive that the lab cannot vouch for? It might hold a Sender.
-        reg.outsiders = threads::unknown_threads(&self.baseline_threads);
+        reg.outsiders = threads::unknown_threads();
         if !reg.outsiders.is_empty() {
             return; // the supervisor decides on a stall
         }
@@ -759,8 +754,15 @@ impl Core {
             }
             let left = until.saturating_sub(self.elapsed());
             let before = Self::progress(&reg);
-            let all_stuck =
-                alive.iter().all(|&w| Self::is_stuck(&reg, w)) && Self::progress(&reg) == before;
+            // Stuck for sure only in a closed world: with a thread outside
+            // the lab alive (it might still send), they get the grace too.
+            let all_stuck = alive.iter().all(|&w| Self::is_stuck(&reg, w))
+                && Self::progress(&reg) == before
+                && !reg
+                    .workers
+                    .iter()
+                    .any(|w| w.external && w.activity.is_live())
+                && threads::unknown_threads().is_empty();
             if all_stuck || left.is_zero() {
                 let leaked = alive.iter().map(|&w| stuck_worker(&reg, w)).collect();
                 self.declare(&mut reg, Verdict::Leak { leaked }, &alive);

@@ -4,7 +4,9 @@
 //! ones); only when none is ready does the worker show as *selecting* and
 //! wait — with the run's abort switch as a hidden extra arm, so a dead run
 //! wakes it. After an abort the operation returned is the first arm's, and
-//! completing it fails as if the channel were disconnected.
+//! completing it fails as if the channel were disconnected; a `select!` with
+//! no arm at all (`select! {}`, a lone `default(d)`) unwinds its worker
+//! quietly instead, as the lab stops a worker that spins on a dead run.
 //!
 //! ```
 //! use chanlab::lab::{Config, Lab};
@@ -279,8 +281,8 @@ impl SelectedOperation<'_> {
         let Some(op) = self.inner.take() else {
             return Err(RecvError);
         };
-        let mine = r.counter.claim(&r.core);
         let msg = op.recv(&r.inner)?;
+        let mine = r.counter.claim(&r.core);
         r.stats.bump(End::Recv, &r.counter, &r.core, mine);
         Ok(msg)
     }

@@ -244,7 +244,8 @@ impl ChannelStats {
     /// is what [`HandleCounter::claim`] said before the operation.
     ///
     /// The hot path: the owner thread does a plain load and store on its own
-    /// cache line. Anyone else pays one shared `fetch_add`.
+    /// cache line. Anyone else pays a shared `fetch_add` and a look-up of
+    /// its worker in a thread-local table.
     #[inline]
     pub(crate) fn bump(&self, end: End, counter: &HandleCounter, core: &Arc<Core>, mine: bool) {
         if mine {
