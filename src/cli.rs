@@ -90,15 +90,16 @@ pub struct RunArgs {
     /// Seed for the simulated work's durations.
     #[arg(long, value_name = "S", allow_negative_numbers = true)]
     pub seed: Option<String>,
-    /// Speed factor for simulated work and timers, 0.1 to 100 (up to 10 live).
+    /// Speed factor for simulated work and timers, 0.1 to 100 (up to 10
+    /// live). Default: 1 in the live view, paced to be watched; 10 with
+    /// --headless, where nobody watches the pace.
     #[arg(
         long,
         value_name = "X",
-        default_value_t = 1.0,
         value_parser = parse_speed,
         allow_negative_numbers = true
     )]
-    pub speed: f64,
+    pub speed: Option<f64>,
     /// Print a plain timeline and the verdict instead of the live view
     /// (for pipes, CI and screen readers).
     ///
@@ -107,6 +108,10 @@ pub struct RunArgs {
     #[arg(long)]
     pub headless: bool,
 }
+
+/// `--headless` plays at this speed unless told: the lessons are paced to
+/// be watched at 1×, which a pipe or a CI log does not need.
+const HEADLESS_SPEED: f64 = 10.0;
 
 /// The live view's top speed (its `+` key stops there).
 const LIVE_MAX_SPEED: f64 = 10.0;
@@ -502,18 +507,21 @@ fn run(args: &RunArgs) -> Result<ExitCode, InputError> {
     let lesson = find_lesson(&args.lesson)?;
     let variant = variant_of(lesson, args.trap.as_deref())?;
     let knobs = knobs_for(lesson, args)?;
+    let speed = args
+        .speed
+        .unwrap_or(if args.headless { HEADLESS_SPEED } else { 1.0 });
     if !args.headless {
-        if args.speed > LIVE_MAX_SPEED {
+        if speed > LIVE_MAX_SPEED {
             return Err(InputError(format!(
                 "--speed {} is faster than the live view plays (0.1 to {LIVE_MAX_SPEED}); \
                  add --headless to run at up to 100",
-                args.speed
+                speed
             )));
         }
-        return open_workbook(Some(lesson), Some(variant), Some(knobs), args.speed);
+        return open_workbook(Some(lesson), Some(variant), Some(knobs), speed);
     }
     let config = Config {
-        speed: args.speed,
+        speed,
         events: 1 << 16,
         ..Config::default()
     };

@@ -75,7 +75,7 @@ static VARIANTS: [Variant; 4] = [
 ];
 
 /// Simulated work per squared item, in lesson time.
-const SQUARE_WORK_MS: (u64, u64) = (80, 240);
+const SQUARE_WORK_MS: (u64, u64) = (480, 1440);
 
 /// How long the early-stopping sink of `leak` goes on with its other work.
 const OTHER_WORK: Duration = Duration::from_secs(3600);

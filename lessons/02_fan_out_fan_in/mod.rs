@@ -89,7 +89,7 @@ static VARIANTS: [Variant; 4] = [
 ];
 
 /// Simulated work per item, in lesson time.
-const WORK_MS: (u64, u64) = (150, 350);
+const WORK_MS: (u64, u64) = (750, 1750);
 
 /// One result: which item it is for (its position in `jobs`, which is also
 /// its sequence number) and what the work made of it.

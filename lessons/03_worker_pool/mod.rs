@@ -88,7 +88,7 @@ static VARIANTS: [Variant; 6] = [
 ];
 
 /// Simulated work per job, in lesson time (milliseconds).
-const JOB_MS: (u64, u64) = (150, 350);
+const JOB_MS: (u64, u64) = (750, 1750);
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)

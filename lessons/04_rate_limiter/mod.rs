@@ -79,8 +79,9 @@ static VARIANTS: [Variant; 5] = [
     },
 ];
 
-/// The limiter's rate, in tokens per second (`rate.NewLimiter(100, b)`).
-pub const RATE: u32 = 100;
+/// The limiter's rate, in tokens per second (`rate.NewLimiter(20, b)`):
+/// slow enough that the live view at 1× shows each request pass.
+pub const RATE: u32 = 20;
 
 // ---- time -------------------------------------------------------------
 
@@ -92,8 +93,8 @@ pub trait Clock: Send + Sync {
 }
 
 /// The lab's clock, in *lesson time* ([`Lab::now`]): it runs at the run's
-/// speed factor and stands still while the run is paused, so a 100/s
-/// limiter runs at 100/s of lesson time, in step with [`Lab::work`] and the
+/// speed factor and stands still while the run is paused, so a 20/s
+/// limiter runs at 20/s of lesson time, in step with [`Lab::work`] and the
 /// lab's timers, and a pause does not count as time in which tokens were
 /// earned or requests passed.
 pub struct LabClock {

@@ -79,9 +79,9 @@ static VARIANTS: [Variant; 5] = [
 ];
 
 /// Simulated time to produce each message, in lesson time.
-const PUBLISH_WORK_MS: (u64, u64) = (60, 140);
+const PUBLISH_WORK_MS: (u64, u64) = (360, 840);
 /// Simulated time a subscriber spends on each message (faster than the publisher).
-const READ_WORK_MS: (u64, u64) = (20, 80);
+const READ_WORK_MS: (u64, u64) = (120, 480);
 
 // ---- the broadcaster --------------------------------------------------
 
