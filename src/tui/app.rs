@@ -518,6 +518,15 @@ impl App {
             self.paused = snapshot.paused;
         }
         view.live.snapshot = Some(snapshot);
+        self.clamp_events_scroll();
+    }
+
+    /// A verdict banner or a report takes rows from the event pane: a pane
+    /// scrolled back keeps within what it can now show.
+    fn clamp_events_scroll(&mut self) {
+        if self.lesson.as_ref().is_some_and(|v| v.events_scroll > 0) {
+            self.relayout();
+        }
     }
 
     /// The run ended: keep its final snapshot, outcome and verdict on screen.
@@ -545,6 +554,7 @@ impl App {
             unstoppable,
             stopped,
         });
+        self.clamp_events_scroll();
     }
 
     /// One key press.

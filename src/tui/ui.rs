@@ -218,8 +218,12 @@ fn lesson_screen(app: &App, view: &LessonView, area: Rect, frame: &mut Frame) {
     (&panel).render(parts.run, buf);
 
     draw_status(app, Some(view), parts.status, buf);
-    // Every key in its place, dropped from the least needed up when they
-    // do not all fit; `?` (all keys) always stays.
+    lesson_hints(theme, parts.hints, buf);
+}
+
+/// The lesson view's key hints: every key in its place, dropped from the
+/// least needed up when they do not all fit; `?` (all keys) always stays.
+fn lesson_hints(theme: Theme, area: Rect, buf: &mut Buffer) {
     let all: [(&str, &str, u8); 13] = [
         ("space", "pause", 0),
         ("s", "step", 1),
@@ -235,7 +239,7 @@ fn lesson_screen(app: &App, view: &LessonView, area: Rect, frame: &mut Frame) {
         ("?", "all keys", 0),
         ("q", "back", 1),
     ];
-    let width = usize::from(parts.hints.width);
+    let width = usize::from(area.width);
     let keys: Vec<(&str, &str)> = (0..=6u8)
         .rev()
         .map(|most| {
@@ -251,8 +255,16 @@ fn lesson_screen(app: &App, view: &LessonView, area: Rect, frame: &mut Frame) {
                 .map(|&(k, w, _)| (k, w))
                 .collect()
         });
+    // With every key in view, `?` is just help.
+    let keys: Vec<(&str, &str)> = if keys.len() == all.len() {
+        keys.into_iter()
+            .map(|(k, w)| if k == "?" { (k, "help") } else { (k, w) })
+            .collect()
+    } else {
+        keys
+    };
     let keys = keys.as_slice();
-    hint_line(theme, keys, parts.hints, buf);
+    hint_line(theme, keys, area, buf);
 }
 
 /// The variants, the active one in brackets (reads without colour too),
