@@ -785,6 +785,9 @@ fn stage_line(stage: &Stage<'_>, name_width: usize, width: usize, theme: Theme) 
             };
             vec![(text, theme.state(&only.state))]
         }
+        // Each worker's chip takes at least two columns and a space: past
+        // that many, counts are the only choice, and the chips are not built.
+        workers if workers.len() * 3 > room + 1 => count_chips(stage, room, theme),
         workers => {
             let each: Vec<(String, Style)> = workers
                 .iter()
@@ -799,30 +802,7 @@ fn stage_line(stage: &Stage<'_>, name_width: usize, width: usize, theme: Theme) 
             if chips_width(&each) <= room {
                 each
             } else {
-                let counts = state_counts(stage);
-                let long: Vec<(String, Style)> = counts
-                    .iter()
-                    .map(|(label, n)| {
-                        let glyph = theme::glyph_for_label(label);
-                        (
-                            format!("{glyph} {n} {}", theme::short_label(label)),
-                            theme.state_label(label),
-                        )
-                    })
-                    .collect();
-                if chips_width(&long) <= room {
-                    long
-                } else {
-                    counts
-                        .iter()
-                        .map(|(label, n)| {
-                            (
-                                format!("{}{n}", theme::glyph_for_label(label)),
-                                theme.state_label(label),
-                            )
-                        })
-                        .collect()
-                }
+                count_chips(stage, room, theme)
             }
         }
     };
@@ -840,6 +820,34 @@ fn stage_line(stage: &Stage<'_>, name_width: usize, width: usize, theme: Theme) 
         spans.push(Span::styled(text, style));
     }
     Line::from(spans)
+}
+
+/// A stage's workers as counts per state: `▶ 12 running`, or `▶12` when
+/// the words do not fit.
+fn count_chips(stage: &Stage<'_>, room: usize, theme: Theme) -> Vec<(String, Style)> {
+    let counts = state_counts(stage);
+    let long: Vec<(String, Style)> = counts
+        .iter()
+        .map(|(label, n)| {
+            let glyph = theme::glyph_for_label(label);
+            (
+                format!("{glyph} {n} {}", theme::short_label(label)),
+                theme.state_label(label),
+            )
+        })
+        .collect();
+    if chips_width(&long) <= room {
+        return long;
+    }
+    counts
+        .iter()
+        .map(|(label, n)| {
+            (
+                format!("{}{n}", theme::glyph_for_label(label)),
+                theme.state_label(label),
+            )
+        })
+        .collect()
 }
 
 fn chips_width(chips: &[(String, Style)]) -> usize {
