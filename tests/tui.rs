@@ -859,7 +859,10 @@ fn renders_a_leak_verdict() {
     app.on_finished(leak_report(), EventBatch::default());
     let shown = screen(&app, 120, 40);
     assert!(shown.contains("leak: main returned while 2 workers still alive"));
-    assert!(shown.contains("⊘ filter"), "leaked workers are marked");
+    assert!(
+        shown.contains("filter    ⊘ leaked while it waits to send on `filtered`"),
+        "leaked workers are marked: {shown}"
+    );
     insta::assert_snapshot!("leak", shown);
 }
 
@@ -880,17 +883,20 @@ fn renders_too_small() {
     assert!(screen(&app, 80, 23).contains("terminal too small"));
 }
 
+/// At 80 columns seven variants take three rows of the bar: every one is in
+/// view, the active one in brackets, whichever it is.
 #[test]
-fn the_variant_bar_keeps_the_active_variant_in_view() {
+fn the_variant_bar_shows_every_variant_at_80_columns() {
     let mut app = fixture_app();
     app.on_resize(80, 24);
     app.open_lesson(&MANY, None, None);
     let bar = |app: &App| {
         screen(app, 80, 24)
             .lines()
-            .nth(1)
-            .unwrap_or_default()
-            .to_owned()
+            .skip(1)
+            .take(3)
+            .collect::<Vec<_>>()
+            .join("\n")
     };
     assert!(bar(&app).contains("[correct]"), "{}", bar(&app));
     for _ in 0..6 {
@@ -898,8 +904,10 @@ fn the_variant_bar_keeps_the_active_variant_in_view() {
         let name = app.lesson().map(|v| v.variant.name).unwrap_or_default();
         let shown = bar(&app);
         assert!(shown.contains(&format!("[trap: {name}]")), "{shown}");
+        for v in &MANY_VARIANTS {
+            assert!(shown.contains(v.name), "{} missing: {shown}", v.name);
+        }
     }
-    assert!(bar(&app).contains(" variant … "), "{}", bar(&app));
 }
 
 #[test]
@@ -953,7 +961,7 @@ fn no_color_keeps_glyphs_and_drops_colours() {
     assert_eq!(coloured, 0, "no cell has a colour");
     let shown = text(&buffer);
     assert!(
-        shown.contains("⇤ sink") && shown.contains("✓ generate"),
+        shown.contains("⇤ waits to receive on `filtered`") && shown.contains("generate  ✓ done"),
         "{shown}"
     );
 }
@@ -1045,4 +1053,484 @@ fn a_trap_hidden_by_its_knobs_says_so() {
         shown.contains("trap hidden by the knobs"),
         "the header says it too: {shown}"
     );
+}
+
+// ------------------------------------------------- issue 9: the live view
+
+fn sent(worker: &str, channel: &str, item: u64) -> EventKind {
+    EventKind::Sent {
+        worker: worker.to_owned(),
+        channel: channel.to_owned(),
+        item,
+    }
+}
+
+fn received(worker: &str, channel: &str, item: u64) -> EventKind {
+    EventKind::Received {
+        worker: worker.to_owned(),
+        channel: channel.to_owned(),
+        item,
+    }
+}
+
+/// A limiter-like select: `done` or the worker's own timer.
+fn select_done_or(timer: &str) -> WorkerState {
+    WorkerState::Selecting {
+        arms: vec![
+            chanlab::lab::SelectArm {
+                channel: "done".into(),
+                send: false,
+                timer: false,
+            },
+            chanlab::lab::SelectArm {
+                channel: timer.into(),
+                send: false,
+                timer: true,
+            },
+        ],
+    }
+}
+
+/// Items moving through the pipeline, with the sink waiting between each
+/// (twelve times in all) and a timer-driven wait of `filter` every time.
+fn item_events() -> EventBatch {
+    let mut lines = Vec::new();
+    for i in 1..=12u64 {
+        let ms = 100 * i;
+        lines.push((ms, sent("square#1", "squares", i)));
+        lines.push((ms + 1, received("filter", "squares", i)));
+        lines.push((ms + 2, blocked("sink", recv("filtered"))));
+        let timer = if i % 2 == 0 {
+            "9.8 ms timer"
+        } else {
+            "9.7 ms timer"
+        };
+        lines.push((ms + 3, blocked("limiter", select_done_or(timer))));
+    }
+    events(&lines)
+}
+
+/// Item 2: the log shows items moving, folds the same wait into one line
+/// with a count, and `f` cycles the filters, named in the pane's title.
+#[test]
+fn the_event_log_shows_items_folds_waits_and_filters() {
+    let mut app = pipeline_app("correct");
+    app.on_snapshot(mid_run(1_300, 0), item_events());
+    let all = screen(&app, 120, 40);
+    assert!(all.contains("events: all (f filters)"), "{all}");
+    assert!(all.contains("square#1 sent item 12 on `squares`"), "{all}");
+    assert!(
+        all.contains("filter received item 12 from `squares`"),
+        "{all}"
+    );
+
+    assert_eq!(press(&mut app, 'f'), Action::None);
+    assert_eq!(app.lesson().map(|v| v.events_filter.label()), Some("items"));
+    let items = screen(&app, 120, 40);
+    assert!(items.contains("events: items (f filters)"), "{items}");
+    assert!(
+        !items.contains("sink waits") && !items.contains("limiter waits"),
+        "no waits among the items: {items}"
+    );
+
+    press(&mut app, 'f');
+    app.on_resize(200, 40);
+    let wide = screen(&app, 200, 40);
+    assert!(
+        wide.contains("limiter waits in select on `done` (recv) or its 9.8 ms timer ×12"),
+        "a timer's changing duration is still the same wait: {wide}"
+    );
+    app.on_resize(120, 40);
+    let waits = screen(&app, 120, 40);
+    assert!(
+        waits.contains("sink waits to receive on `filtered` ×12"),
+        "{waits}"
+    );
+    assert!(
+        waits.contains("9.8 ms timer\n") || waits.contains("9.8 ms timer │"),
+        "{waits}"
+    );
+    insta::assert_snapshot!("events_waits_folded", waits);
+
+    press(&mut app, 'f');
+    assert!(screen(&app, 120, 40).contains("no verdict: nothing broke (yet)"));
+    press(&mut app, 'f');
+    assert_eq!(app.lesson().map(|v| v.events_filter.label()), Some("all"));
+    press(&mut app, 'F');
+    assert_eq!(
+        app.lesson().map(|v| v.events_filter.label()),
+        Some("verdicts"),
+        "F goes back"
+    );
+}
+
+/// Item 2: the teardown after a verdict is dimmed and labelled, and left
+/// out of the items list.
+#[test]
+fn cleanup_events_are_labelled_and_not_items() {
+    let mut app = pipeline_app("unclosed");
+    feed_mid_run(&mut app);
+    let mut batch = events(&[
+        (1_600, sent("square#1", "squares", 21)),
+        (
+            1_700,
+            EventKind::Verdict {
+                headline: "deadlock: all workers are asleep".into(),
+            },
+        ),
+        (1_710, received("sink", "filtered", 11)),
+    ]);
+    batch.events[2].cleanup = true;
+    app.on_finished(deadlock_report(), batch);
+    let all = screen(&app, 160, 40);
+    assert!(all.contains("cleanup: sink received item 11"), "{all}");
+    press(&mut app, 'f');
+    let items = screen(&app, 160, 40);
+    assert!(items.contains("square#1 sent item 21"), "{items}");
+    assert!(!items.contains("item 11"), "{items}");
+}
+
+/// A lesson 04 `busy-wait`-like outcome: long problem and notes.
+fn long_outcome() -> Outcome {
+    Outcome {
+        items_in: 300,
+        items_out: 300,
+        problems: vec![
+            "CPU burned: 32551492 wasted polls for 300 requests; the bucket knew when the \
+             next token was due, the limiter should have slept until then"
+                .into(),
+        ],
+        notes: vec![
+            "300 requests passed in 2.90 s of lesson time: 10 on the full bucket, then \
+             99.9/s (limit 100/s: at most 10 + 100·t by time t)"
+                .into(),
+            "arrival order: 2, 1, 3, 4, 6, 5, 7, 8, 10, 9, 11, 12, 13, 14, 15, 16, 17, 18, \
+             20, 19, 21, 22, 23, 0"
+                .into(),
+        ],
+        ..Outcome::default()
+    }
+}
+
+/// Item 3: problem and note lines wrap (their last word and number show),
+/// at 200 columns and at 120.
+#[test]
+fn outcome_lines_wrap_instead_of_being_cut() {
+    let mut app = pipeline_app("leak");
+    feed_mid_run(&mut app);
+    app.on_finished(clean_report(long_outcome()), EventBatch::default());
+    for (w, h) in [(200, 60), (120, 40)] {
+        app.on_resize(w, h);
+        let shown = screen(&app, w, h);
+        let flat = shown
+            .lines()
+            .map(|l| l.trim_matches(|c| c == '│' || c == ' '))
+            .collect::<Vec<_>>()
+            .join(" ");
+        for end in ["slept until then", "by time t)", "21, 22, 23, 0"] {
+            assert!(flat.contains(end), "{w}x{h} lost {end:?}: {shown}");
+        }
+        assert!(flat.contains("32551492"), "{shown}");
+    }
+    insta::assert_snapshot!("outcome_wrapped_120x40", screen(&app, 120, 40));
+}
+
+/// Item 3: numbers in channel cells are never cut (`1024/1024`,
+/// `100.0k→100.0k`) and a long channel name is kept whole where it fits,
+/// in the wide layout and in the compact one.
+#[test]
+fn channel_numbers_and_names_are_never_cut() {
+    let mut app = pipeline_app("correct");
+    let workers = vec![
+        worker(1, "generate", send("numbers")),
+        worker(2, "sink", recv("workers_done")),
+    ];
+    let mut numbers = channel(0, "numbers", Some(1024), 1024, 100_000);
+    numbers.received = 100_000;
+    numbers.len = 1024;
+    numbers.sent = 101_024;
+    let done = channel(1, "workers_done", Some(4), 0, 3);
+    let snap = snapshot(500, workers, vec![numbers, done]);
+    app.on_snapshot(snap, EventBatch::default());
+    for (w, h) in [(200, 60), (120, 40), (80, 24)] {
+        app.on_resize(w, h);
+        let shown = screen(&app, w, h);
+        assert!(shown.contains("1024/1024"), "{w}x{h}: {shown}");
+        assert!(
+            shown.contains("101.0k→100.0k") || shown.contains("sent 101.0k recv 100.0k"),
+            "{w}x{h}: {shown}"
+        );
+        assert!(shown.contains("workers_done"), "{w}x{h}: {shown}");
+    }
+}
+
+/// Item 4: the lesson text grows with the terminal, `<` `>` resize it and
+/// `l` hides it; headings show without `#`, code blocks without fences, and
+/// a code line is clipped with `→`, never wrapped; ← → move it sideways.
+#[test]
+fn the_lesson_pane_grows_and_renders_code_blocks() {
+    let mut app = pipeline_app("correct");
+    app.on_resize(200, 50);
+    let width = |app: &App| {
+        app.layout(ratatui::layout::Rect::new(0, 0, 200, 50))
+            .readme
+            .width
+    };
+    assert_eq!(width(&app), 80, "40% of 200 columns");
+    app.on_resize(160, 40);
+    assert_eq!(
+        app.layout(ratatui::layout::Rect::new(0, 0, 160, 40))
+            .readme
+            .width,
+        64
+    );
+    app.on_resize(200, 50);
+    press(&mut app, '>');
+    assert_eq!(width(&app), 100, "50%");
+    press(&mut app, '>');
+    assert_eq!(width(&app), 100, "capped at 100 columns");
+    assert!(app.status().is_some_and(|s| s.warning));
+    press(&mut app, '<');
+    press(&mut app, '<');
+    assert_eq!(width(&app), 66, "33%");
+    press(&mut app, 'l');
+    assert_eq!(width(&app), 0, "hidden");
+    assert_eq!(
+        app.focus(),
+        Focus::Run,
+        "the hidden pane gives up the focus"
+    );
+    press(&mut app, '\t');
+    assert_eq!(app.focus(), Focus::Run);
+    press(&mut app, 'l');
+    assert_eq!(width(&app), 66, "shown again at its width");
+    press(&mut app, '>');
+
+    app.on_resize(120, 40);
+    feed_mid_run(&mut app);
+    let shown = screen(&app, 120, 40);
+    assert!(!shown.contains("```"), "no raw fences: {shown}");
+    assert!(
+        !shown.contains("# 01") && !shown.contains("## Go"),
+        "{shown}"
+    );
+    assert!(shown.contains("│01 Pipeline"), "{shown}");
+    assert!(
+        shown.contains("generate --numbers--> square#1..N --squares--→"),
+        "the diagram is clipped with a mark: {shown}"
+    );
+    assert!(
+        !shown.contains("│filter --filtered--> sink"),
+        "never wrapped"
+    );
+    app.on_key(key(KeyCode::Right));
+    let moved = screen(&app, 120, 40);
+    assert!(moved.contains("│←--numbers--> square#1..N"), "{moved}");
+    insta::assert_snapshot!("lesson_code_moved", moved);
+    for _ in 0..4 {
+        app.on_key(key(KeyCode::Right));
+    }
+    let end = screen(&app, 120, 40);
+    assert!(
+        end.contains("filter --filtered--> sink│"),
+        "moved to its end: {end}"
+    );
+    app.on_key(key(KeyCode::Right));
+    assert_eq!(screen(&app, 120, 40), end, "no further than the end");
+}
+
+/// Item 5: at 80×24 a lesson with five variants and a long message shows
+/// every variant, the whole message and the knobs, and every stage by name.
+#[test]
+fn eighty_by_twenty_four_is_fully_readable() {
+    let mut app = fixture_app();
+    app.on_resize(80, 24);
+    app.open_lesson(&MANY, None, None);
+    press(&mut app, ' ');
+    press(&mut app, 't');
+    feed_mid_run(&mut app);
+    let shown = screen(&app, 80, 24);
+    for v in &MANY_VARIANTS {
+        assert!(shown.contains(v.name), "{} missing: {shown}", v.name);
+    }
+    assert!(
+        shown.contains(
+            "variant trap unbounded-buffer: run restarted, paused (space resumes, s steps)"
+        ),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("items 20 · workers 3 · buffer 4 · speed 1×"),
+        "{shown}"
+    );
+    for stage in ["generate", "square ×2", "filter", "sink"] {
+        assert!(shown.contains(stage), "{stage}: {shown}");
+    }
+    assert!(
+        !shown.contains("produ…") && !shown.contains("gene…"),
+        "{shown}"
+    );
+    insta::assert_snapshot!("many_variants_80x24", shown);
+}
+
+/// Item 6: opening a lesson while paused says the run starts paused.
+#[test]
+fn opening_a_lesson_while_paused_says_so() {
+    let mut app = pipeline_app("correct");
+    press(&mut app, ' ');
+    press(&mut app, 'q');
+    assert!(app.paused());
+    assert_eq!(press(&mut app, '2'), Action::StartRun);
+    assert!(
+        app.status()
+            .is_some_and(|s| s.text == "the run starts paused (space resumes, s steps)"),
+        "{:?}",
+        app.status()
+    );
+    let request = app.run_request().expect("a lesson is open");
+    assert!(request.paused && request.config().start_paused);
+    assert!(request.config().log_items, "the TUI's runs log their items");
+}
+
+/// Item 6: workers held at the pause gate show as paused, in the legend
+/// too; after the run, `recv/s` says it ended and gives the average.
+#[test]
+fn paused_workers_and_an_ended_rate_are_shown() {
+    let mut app = pipeline_app("correct");
+    let mut snap = mid_run(1_300, 0);
+    snap.workers[4].state = WorkerState::Paused;
+    snap.paused = true;
+    app.on_snapshot(snap, EventBatch::default());
+    let shown = screen(&app, 120, 40);
+    assert!(
+        shown.contains("filter    ⏸ is paused before its next operation"),
+        "{shown}"
+    );
+    press(&mut app, '?');
+    assert!(
+        screen(&app, 80, 24).contains("⏸ paused"),
+        "the legend has it"
+    );
+    press(&mut app, '?');
+    app.on_finished(clean_report(Outcome::default()), EventBatch::default());
+    let over = screen(&app, 120, 40);
+    assert!(over.contains("recv/s ended, avg"), "{over}");
+}
+
+/// Item 6: a summary too long for its column ends in `…`.
+#[test]
+fn the_lesson_list_marks_cut_summaries() {
+    let app = fixture_app();
+    let shown = screen(&app, 80, 24);
+    assert!(
+        shown.contains("generate → square → filter → sink; each s…│"),
+        "{shown}"
+    );
+}
+
+fn many_events(n: u64) -> EventBatch {
+    events(
+        &(0..n)
+            .map(|i| (10 * i, sent("square#1", "squares", i + 1)))
+            .collect::<Vec<_>>(),
+    )
+}
+
+/// Item 17: Home scrolls back only until the oldest line is at the top
+/// of a full pane, and PageUp/PageDown move by the pane's height.
+#[test]
+fn event_scrolling_is_clamped_and_pages_by_height() {
+    let mut app = pipeline_app("correct");
+    app.on_key(key(KeyCode::Tab));
+    app.on_snapshot(mid_run(1_300, 0), many_events(100));
+    let scroll = |app: &App| app.lesson().map(|v| v.events_scroll).unwrap_or_default();
+    app.on_key(key(KeyCode::Home));
+    let top = scroll(&app);
+    let shown = screen(&app, 120, 40);
+    let rows = shown.lines().filter(|l| l.contains("sent item")).count();
+    assert!(
+        shown.contains("sent item 1 on"),
+        "the oldest shows: {shown}"
+    );
+    assert!(rows > 10, "the pane is full, not one line: {rows} rows");
+    assert_eq!(top, 100 - rows, "{shown}");
+    app.on_key(key(KeyCode::Home));
+    assert_eq!(scroll(&app), top, "Home again stays");
+    app.on_key(key(KeyCode::PageDown));
+    assert_eq!(
+        scroll(&app),
+        top - (rows - 1),
+        "a page is the pane less a row"
+    );
+    app.on_key(key(KeyCode::End));
+    app.on_key(key(KeyCode::PageUp));
+    assert_eq!(scroll(&app), rows - 1);
+    app.on_resize(120, 30);
+    let shorter = screen(&app, 120, 30)
+        .lines()
+        .filter(|l| l.contains("sent item"))
+        .count();
+    app.on_key(key(KeyCode::End));
+    app.on_key(key(KeyCode::PageUp));
+    assert_eq!(scroll(&app), shorter - 1, "pages follow the height");
+}
+
+/// No key at any size panics, draws outside the frame, or leaves the
+/// state inconsistent (a few hundred keys, a fixed seed).
+#[test]
+fn random_keys_at_several_sizes_never_panic() {
+    let keys = [
+        KeyCode::Char(' '),
+        KeyCode::Char('s'),
+        KeyCode::Char('+'),
+        KeyCode::Char('-'),
+        KeyCode::Char('t'),
+        KeyCode::Char('T'),
+        KeyCode::Char('r'),
+        KeyCode::Char('w'),
+        KeyCode::Char('W'),
+        KeyCode::Char('b'),
+        KeyCode::Char('B'),
+        KeyCode::Char('f'),
+        KeyCode::Char('F'),
+        KeyCode::Char('<'),
+        KeyCode::Char('>'),
+        KeyCode::Char('l'),
+        KeyCode::Char('?'),
+        KeyCode::Char('q'),
+        KeyCode::Char('1'),
+        KeyCode::Char('5'),
+        KeyCode::Enter,
+        KeyCode::Tab,
+        KeyCode::Up,
+        KeyCode::Down,
+        KeyCode::Left,
+        KeyCode::Right,
+        KeyCode::PageUp,
+        KeyCode::PageDown,
+        KeyCode::Home,
+        KeyCode::End,
+    ];
+    let sizes = [(80, 24), (120, 40), (200, 60), (81, 25), (300, 24)];
+    let mut app = App::new(FIXTURE_CATALOG, Theme::default());
+    let mut seed: u64 = 9;
+    for step in 0..600 {
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        let (w, h) = sizes[(seed >> 40) as usize % sizes.len()];
+        app.on_resize(w, h);
+        let code = keys[(seed >> 20) as usize % keys.len()];
+        if code == KeyCode::Char('q') && app.screen() == Screen::List {
+            continue;
+        }
+        app.on_key(key(code));
+        if step % 7 == 0 {
+            app.on_snapshot(mid_run(1_300 + step, step % 9), item_events());
+        }
+        if step % 50 == 49 {
+            app.on_finished(deadlock_report(), many_events(30));
+        }
+        let _ = screen(&app, w, h);
+    }
 }

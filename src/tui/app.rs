@@ -9,11 +9,15 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use ratatui::layout::Rect;
 use ratatui::text::Text;
 
+use unicode_width::UnicodeWidthStr;
+
 use super::flow::FlowLinks;
-use super::layout::{self, MIN_HEIGHT, MIN_WIDTH};
+use super::layout::{self, HeadRows, LessonLayout, MIN_HEIGHT, MIN_WIDTH, TEXT_SHARES, TextPane};
+use super::log::{self, EventFilter, EventLog};
 use super::markdown;
+use super::run_view;
 use super::theme::Theme;
-use crate::lab::{Event, EventBatch, Report, Snapshot, Verdict};
+use crate::lab::{Config, Event, EventBatch, Report, Snapshot, Verdict};
 use crate::lessons::{Knobs, Lesson, Outcome, Variant};
 
 /// Speeds the `+`/`-` keys step through.
@@ -26,8 +30,10 @@ pub const MAX_SPEED: f64 = 10.0;
 const EVENTS_KEPT: usize = 1000;
 /// Throughput samples kept (one per frame).
 const THROUGHPUT_KEPT: usize = 512;
-/// Rows a PageUp/PageDown moves the event pane.
-const EVENT_PAGE: usize = 5;
+/// Columns ← and → move the lesson's code blocks sideways.
+const CODE_STEP: usize = 8;
+/// Most rows the variants' summary may wrap into.
+const INFO_ROWS_MAX: u16 = 2;
 
 /// Which screen is showing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,6 +87,21 @@ pub struct RunRequest {
     pub paused: bool,
 }
 
+impl RunRequest {
+    /// The lab configuration for this run: its speed and pause, and every
+    /// item that moves logged, since the event log shows the data as well
+    /// as the waits.
+    #[must_use]
+    pub fn config(&self) -> Config {
+        Config {
+            speed: self.speed,
+            start_paused: self.paused,
+            log_items: true,
+            ..Config::default()
+        }
+    }
+}
+
 /// A message in the status line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Status {
@@ -110,6 +131,8 @@ pub struct LiveView {
     pub snapshot: Option<Snapshot>,
     /// Recent events, oldest first.
     pub events: VecDeque<Event>,
+    /// The events as the pane lists them, per filter, waits folded.
+    pub log: EventLog,
     /// Events that scrolled out of the lab's ring before they were read.
     pub events_missed: u64,
     /// Messages received per frame, oldest first.
@@ -136,6 +159,9 @@ impl LiveView {
 
     fn absorb(&mut self, snapshot: &Snapshot, batch: EventBatch) {
         self.events_missed += batch.skipped;
+        for event in &batch.events {
+            self.log.push(event);
+        }
         self.events.extend(batch.events);
         while self.events.len() > EVENTS_KEPT {
             self.events.pop_front();
@@ -181,12 +207,20 @@ pub struct LessonView {
     pub readme: Text<'static>,
     /// The width the text was laid out for.
     pub readme_width: u16,
+    /// The code shift the text was laid out for.
+    pub readme_shift: u16,
     /// Rows the wrapped text takes.
     pub readme_rows: usize,
     /// First text row shown.
     pub text_scroll: usize,
-    /// Events hidden below the event pane (0 = follow the newest).
+    /// Event-log entries hidden below the event pane (0 = follow the newest).
     pub events_scroll: usize,
+    /// Which events the pane lists.
+    pub events_filter: EventFilter,
+    /// Columns the lesson's code blocks are moved left by (← and →).
+    pub code_shift: usize,
+    /// The widest code line of the lesson text, in columns.
+    pub code_width: usize,
     /// The current run.
     pub live: LiveView,
     links: HashMap<&'static str, FlowLinks>,
@@ -223,6 +257,7 @@ pub struct App {
     speed: f64,
     paused: bool,
     quit: bool,
+    text_pane: TextPane,
 }
 
 impl App {
@@ -242,6 +277,7 @@ impl App {
             speed: 1.0,
             paused: false,
             quit: false,
+            text_pane: TextPane::default(),
         }
     }
 
@@ -324,6 +360,48 @@ impl App {
         self.quit
     }
 
+    /// How wide the lesson text is, or whether it is hidden.
+    #[must_use]
+    pub fn text_pane(&self) -> TextPane {
+        self.text_pane
+    }
+
+    /// Where each part of the lesson view goes in `area`: the header rows
+    /// wrap rather than cut, so their height depends on what they say.
+    #[must_use]
+    pub fn layout(&self, area: Rect) -> LessonLayout {
+        self.layout_for(self.lesson.as_ref(), area)
+    }
+
+    /// The layout with `view` open (it may be out of `self` while it is
+    /// being changed).
+    fn layout_for(&self, view: Option<&LessonView>, area: Rect) -> LessonLayout {
+        let rows = view.map_or_else(HeadRows::default, |view| self.head_rows(view, area.width));
+        layout::lesson_layout(area, rows, self.text_pane)
+    }
+
+    fn head_rows(&self, view: &LessonView, width: u16) -> HeadRows {
+        let labels = variant_labels(view.lesson);
+        let variants = u16::try_from(layout::variant_rows(&labels, width).len()).unwrap_or(1);
+        // Up to three rows: with more variants than that the bar scrolls.
+        let variants = variants.clamp(1, 3);
+        let info = u16::try_from(log::wrap(&variant_info(view), usize::from(width), 1).len())
+            .unwrap_or(1)
+            .clamp(1, INFO_ROWS_MAX);
+        let knobs = knobs_text(&view.knobs, self.speed).width();
+        let message = self.status.as_ref().map_or(0, |s| s.text.width() + 1);
+        let status = if message + 1 + knobs <= usize::from(width) {
+            1
+        } else {
+            2
+        };
+        HeadRows {
+            variants,
+            info,
+            status,
+        }
+    }
+
     /// What to run now, if a lesson is open.
     #[must_use]
     pub fn run_request(&self) -> Option<RunRequest> {
@@ -354,46 +432,75 @@ impl App {
             knobs: knobs.unwrap_or(lesson.defaults),
             readme: Text::default(),
             readme_width: 0,
+            readme_shift: 0,
             readme_rows: 0,
             text_scroll: 0,
             events_scroll: 0,
+            events_filter: EventFilter::default(),
+            code_shift: 0,
+            code_width: 0,
             live: LiveView::default(),
             links: HashMap::new(),
         };
         self.layout_readme(&mut view);
         self.lesson = Some(view);
         self.screen = Screen::Lesson;
-        self.focus = Focus::Text;
+        self.focus = if self.text_pane.hidden {
+            Focus::Run
+        } else {
+            Focus::Text
+        };
         self.status = None;
+        if self.paused {
+            // The run starts with the gate closed, as a restart does; a
+            // learner who paused an earlier lesson would see nothing move.
+            self.info("the run starts paused (space resumes, s steps)".to_owned());
+        }
         Action::StartRun
     }
 
     /// The terminal changed size: the lesson text is laid out again.
     pub fn on_resize(&mut self, width: u16, height: u16) {
         self.size = Rect::new(0, 0, width, height);
+        self.relayout();
+    }
+
+    /// Lays the lesson text out for the current pane and keeps the event
+    /// pane's scroll within what it can show.
+    fn relayout(&mut self) {
         if let Some(mut view) = self.lesson.take() {
             self.layout_readme(&mut view);
+            let max = self.max_events_scroll(&view);
+            view.events_scroll = view.events_scroll.min(max);
             self.lesson = Some(view);
         }
     }
 
-    fn readme_pane(&self) -> Rect {
-        layout::inner(layout::lesson_layout(self.size).readme)
+    fn readme_pane(&self, view: &LessonView) -> Rect {
+        layout::inner(self.layout_for(Some(view), self.size).readme)
     }
 
+    /// Lays the lesson text out again when its pane's width or the code's
+    /// sideways shift changed.
     fn layout_readme(&self, view: &mut LessonView) {
-        let width = self.readme_pane().width.max(1);
-        if view.readme_width != width {
-            view.readme = markdown::readme_text(view.lesson.text(), width, self.theme);
-            view.readme_rows = markdown::wrapped_rows(&view.readme, width);
+        let width = self.readme_pane(view).width.max(1);
+        let max_shift = view.code_width.saturating_sub(usize::from(width));
+        view.code_shift = view.code_shift.min(max_shift);
+        let shift = u16::try_from(view.code_shift).unwrap_or(u16::MAX);
+        if view.readme_width != width || view.readme_shift != shift {
+            let laid = markdown::readme_text(view.lesson.text(), width, shift, self.theme);
+            view.readme_rows = markdown::wrapped_rows(&laid.text, width);
+            view.readme = laid.text;
+            view.code_width = laid.code_width;
             view.readme_width = width;
+            view.readme_shift = shift;
         }
         view.text_scroll = view.text_scroll.min(self.max_text_scroll(view));
     }
 
     fn max_text_scroll(&self, view: &LessonView) -> usize {
         view.readme_rows
-            .saturating_sub(usize::from(self.readme_pane().height))
+            .saturating_sub(usize::from(self.readme_pane(view).height))
     }
 
     /// A new snapshot of the run, with the events since the last one.
@@ -411,6 +518,15 @@ impl App {
             self.paused = snapshot.paused;
         }
         view.live.snapshot = Some(snapshot);
+        self.clamp_events_scroll();
+    }
+
+    /// A verdict banner or a report takes rows from the event pane: a pane
+    /// scrolled back keeps within what it can now show.
+    fn clamp_events_scroll(&mut self) {
+        if self.lesson.as_ref().is_some_and(|v| v.events_scroll > 0) {
+            self.relayout();
+        }
     }
 
     /// The run ended: keep its final snapshot, outcome and verdict on screen.
@@ -438,6 +554,7 @@ impl App {
             unstoppable,
             stopped,
         });
+        self.clamp_events_scroll();
     }
 
     /// One key press.
@@ -529,21 +646,116 @@ impl App {
             KeyCode::Char('W') => self.change_workers(true),
             KeyCode::Char('b') => self.change_buffer(false),
             KeyCode::Char('B') => self.change_buffer(true),
-            KeyCode::Tab | KeyCode::BackTab => {
-                self.focus = match self.focus {
-                    Focus::Text => Focus::Run,
-                    Focus::Run => Focus::Text,
-                };
-                Action::None
-            }
+            KeyCode::Char('f') => self.cycle_filter(true),
+            KeyCode::Char('F') => self.cycle_filter(false),
+            KeyCode::Char('<' | ',') => self.resize_text(false),
+            KeyCode::Char('>' | '.') => self.resize_text(true),
+            KeyCode::Char('l') => self.toggle_text(),
+            KeyCode::Tab | KeyCode::BackTab => self.toggle_focus(),
             KeyCode::Up | KeyCode::Char('k') => self.scroll(Scroll::Back(1)),
             KeyCode::Down | KeyCode::Char('j') => self.scroll(Scroll::Forward(1)),
             KeyCode::PageUp => self.scroll(Scroll::Back(self.page())),
             KeyCode::PageDown => self.scroll(Scroll::Forward(self.page())),
             KeyCode::Home => self.scroll(Scroll::Start),
             KeyCode::End => self.scroll(Scroll::End),
+            KeyCode::Left => self.shift_code(false),
+            KeyCode::Right => self.shift_code(true),
             _ => Action::None,
         }
+    }
+
+    fn toggle_focus(&mut self) -> Action {
+        if self.text_pane.hidden {
+            self.focus = Focus::Run;
+            return self.warn("the lesson text is hidden: l shows it".to_owned());
+        }
+        self.focus = match self.focus {
+            Focus::Text => Focus::Run,
+            Focus::Run => Focus::Text,
+        };
+        Action::None
+    }
+
+    /// `f` / `F`: the next or previous event filter; the pane follows the
+    /// newest line again, since the old position means nothing in the new list.
+    fn cycle_filter(&mut self, forward: bool) -> Action {
+        let Some(view) = self.lesson.as_mut() else {
+            return Action::None;
+        };
+        view.events_filter = view.events_filter.cycled(forward);
+        view.events_scroll = 0;
+        let text = format!(
+            "events: {} (f cycles all · items · waits · verdicts)",
+            view.events_filter.label()
+        );
+        self.info(text);
+        Action::None
+    }
+
+    /// `<` / `>`: the lesson text a step narrower or wider (shown again if
+    /// hidden).
+    fn resize_text(&mut self, wider: bool) -> Action {
+        let pane = self.text_pane;
+        let width = self.size.width;
+        let share = if pane.hidden {
+            pane.share
+        } else if wider {
+            (pane.share + 1).min(TEXT_SHARES.len() - 1)
+        } else {
+            pane.share.saturating_sub(1)
+        };
+        let next = TextPane {
+            share,
+            hidden: false,
+        };
+        if !pane.hidden && next.width(width) == pane.width(width) {
+            let edge = if wider { "widest" } else { "narrowest" };
+            return self.warn(format!(
+                "the lesson text is as {edge} as it goes at this size (l hides it)"
+            ));
+        }
+        self.text_pane = next;
+        self.info(format!(
+            "lesson text {} columns (< > resize, l hides)",
+            next.width(width)
+        ));
+        self.relayout();
+        Action::None
+    }
+
+    /// `l`: hides the lesson text, giving the run the whole width, or shows
+    /// it again.
+    fn toggle_text(&mut self) -> Action {
+        self.text_pane.hidden = !self.text_pane.hidden;
+        if self.text_pane.hidden {
+            self.focus = Focus::Run;
+            self.info("lesson text hidden (l shows it)".to_owned());
+        } else {
+            self.info("lesson text shown (l hides it, < > resize)".to_owned());
+        }
+        self.relayout();
+        Action::None
+    }
+
+    /// ← / →: moves the lesson's code blocks sideways, so a line wider
+    /// than the pane can be read to its end instead of wrapping.
+    /// They have no other use, so they work whichever pane has the focus.
+    fn shift_code(&mut self, right: bool) -> Action {
+        if self.text_pane.hidden {
+            return Action::None;
+        }
+        let Some(mut view) = self.lesson.take() else {
+            return Action::None;
+        };
+        let shift = if right {
+            view.code_shift.saturating_add(CODE_STEP)
+        } else {
+            view.code_shift.saturating_sub(CODE_STEP)
+        };
+        view.code_shift = shift;
+        self.layout_readme(&mut view);
+        self.lesson = Some(view);
+        Action::None
     }
 
     fn run_over(&self) -> bool {
@@ -681,11 +893,36 @@ impl App {
         }
     }
 
+    /// What PageUp/PageDown move: the focused pane's height, less a row
+    /// kept for context.
     fn page(&self) -> usize {
         match self.focus {
-            Focus::Text => usize::from(self.readme_pane().height.saturating_sub(1)).max(1),
-            Focus::Run => EVENT_PAGE,
+            Focus::Text => self.lesson.as_ref().map_or(1, |view| {
+                usize::from(self.readme_pane(view).height.saturating_sub(1)).max(1)
+            }),
+            Focus::Run => self
+                .lesson
+                .as_ref()
+                .map_or(1, |view| usize::from(self.events_pane(view).height))
+                .saturating_sub(1)
+                .max(1),
         }
+    }
+
+    /// The rows the event log's lines are drawn in.
+    fn events_pane(&self, view: &LessonView) -> Rect {
+        run_view::events_list_area(view, self.theme, self.layout_for(Some(view), self.size).run)
+    }
+
+    /// How far back the event pane may scroll: until its oldest line is at
+    /// the top, with the pane still full.
+    fn max_events_scroll(&self, view: &LessonView) -> usize {
+        let pane = self.events_pane(view);
+        let entries = run_view::LogEntries::new(view, self.theme);
+        let width = usize::from(pane.width);
+        log::max_scroll(entries.len(), usize::from(pane.height), |i| {
+            entries.rows(i, width)
+        })
     }
 
     fn scroll(&mut self, scroll: Scroll) -> Action {
@@ -698,8 +935,8 @@ impl App {
                 view.text_scroll = scroll.apply(view.text_scroll, max);
             }
             Focus::Run => {
-                // The event pane counts back from the newest event.
-                let max = view.live.events.len().saturating_sub(1);
+                // The event pane counts back from the newest line.
+                let max = self.max_events_scroll(&view);
                 view.events_scroll = scroll.reversed().apply(view.events_scroll, max);
             }
         }
@@ -773,6 +1010,39 @@ fn clamp_speed(speed: f64) -> f64 {
     } else {
         1.0
     }
+}
+
+/// The variants' labels as the bar shows them: `correct`, `trap: leak`.
+#[must_use]
+pub fn variant_labels(lesson: &Lesson) -> Vec<String> {
+    lesson.variants.iter().map(variant_label).collect()
+}
+
+/// `trap: leak`, or just `correct` for the correct variant.
+#[must_use]
+pub fn variant_label(v: &Variant) -> String {
+    match v.kind {
+        crate::lessons::VariantKind::Correct => v.name.to_owned(),
+        kind => format!("{}: {}", kind.label(), v.name),
+    }
+}
+
+/// What the active variant does: ` trap: the sink keeps its Receiver`.
+#[must_use]
+pub fn variant_info(view: &LessonView) -> String {
+    format!(" {}: {}", view.variant.kind.label(), view.variant.summary)
+}
+
+/// The knobs as the status line shows them.
+#[must_use]
+pub fn knobs_text(knobs: &Knobs, speed: f64) -> String {
+    format!(
+        "items {} · workers {} · buffer {} · speed {}× ",
+        knobs.items,
+        knobs.workers,
+        knobs.buffer,
+        format_speed(speed)
+    )
 }
 
 /// `0.5`, `1`, `7.5`: a speed without needless decimals.

@@ -10,6 +10,7 @@
 pub mod app;
 pub mod flow;
 pub mod layout;
+pub mod log;
 pub mod markdown;
 pub mod run_view;
 pub mod terminal;

@@ -2,40 +2,42 @@
 //! channels in data-flow order, `main`, the throughput sparkline and the
 //! last events. Drawn from a snapshot only.
 
+use std::collections::VecDeque;
 use std::fmt::Write as _;
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Paragraph, Sparkline, Widget, Wrap};
+use ratatui::widgets::{Block, Sparkline, Widget};
 use unicode_width::UnicodeWidthStr;
 
 use super::app::{Finished, LessonView};
 use super::flow::{Flow, FlowLinks, Stage, arrange};
+use super::log::{EventFilter, LineKind, LogLine, wrap};
 use super::theme::{self, STATE_ORDER, Theme};
-use crate::lab::{
-    ChannelKind, ChannelSnapshot, EventKind, StuckWorker, Verdict, WorkerSnapshot, WorkerState,
-};
+use crate::lab::{ChannelKind, ChannelSnapshot, StuckWorker, Verdict, WorkerSnapshot, WorkerState};
 use crate::lessons::VariantKind;
 
-/// Columns of a channel drawn between two stages.
+/// Columns of a channel drawn between two stages, at least and at most: a
+/// gap grows to fit its channels' names and numbers.
 const CHANNEL_WIDTH: u16 = 14;
+const CHANNEL_WIDTH_MAX: u16 = 26;
 /// Columns between two stages joined by no channel.
 const EMPTY_GAP_WIDTH: u16 = 3;
 /// Narrowest and widest stage column in the wide layout.
 const STAGE_MIN: u16 = 8;
 const STAGE_MAX: u16 = 22;
-/// Narrowest stage column in the compact layout.
-const COMPACT_STAGE_MIN: u16 = 6;
 /// Rows of one channel cell in the wide layout (plus one blank row between).
 const CHANNEL_ROWS: u16 = 4;
-/// Most rows the verdict banner may take.
-const BANNER_MAX: u16 = 7;
-/// Most rows the outcome may take.
-const OUTCOME_MAX: u16 = 4;
-/// Fewest rows kept for the event log.
+/// Fewest rows kept for the event log (its title and two lines).
 const EVENTS_MIN: u16 = 3;
+/// Rows of the flow a report leaves standing when the run is over.
+const FLOW_KEEP: u16 = 4;
+/// Indent of an event line's continuation rows: past its time stamp.
+const EVENT_INDENT: usize = 9;
+/// Narrowest bar in a compact channel row before it is dropped.
+const BAR_MIN: usize = 5;
 
 /// The live run panel of one lesson view.
 #[derive(Debug)]
@@ -46,6 +48,80 @@ pub struct RunPanel<'a> {
     pub theme: Theme,
     /// True when the arrows scroll this pane.
     pub focused: bool,
+}
+
+/// Where each part of the panel goes.
+#[derive(Debug, Clone, Copy, Default)]
+struct Parts {
+    report: Rect,
+    /// True when the report did not fit in its rows.
+    report_cut: bool,
+    flow: Rect,
+    main: Rect,
+    spark: Rect,
+    events: Rect,
+}
+
+/// Lays the panel out inside its frame. The verdict and outcome wrap and
+/// take the rows they need, leaving the event log its minimum and the flow
+/// a few rows; what does not fit is marked, and the `verdicts` filter shows
+/// the whole report in the event pane.
+fn parts(view: &LessonView, theme: Theme, flow: &Flow<'_>, inner: Rect) -> Parts {
+    let report_in_log = view.events_filter == EventFilter::Verdicts && view.live.finished.is_some();
+    let report_need = if report_in_log {
+        0
+    } else {
+        let rows = wrapped_report(report_lines(view, theme, false), inner.width).len();
+        u16::try_from(rows).unwrap_or(u16::MAX)
+    };
+    let main_rows = u16::from(!flow.main.is_empty());
+    let spark_rows = 1;
+    let room = inner
+        .height
+        .saturating_sub(main_rows + spark_rows + EVENTS_MIN);
+    let flow_keep = flow_height(flow, inner.width, room).min(FLOW_KEEP);
+    // A report always gets a row or two, even from a pane too small for it.
+    let report_rows = report_need.min(room.saturating_sub(flow_keep).max(report_need.min(2)));
+    let flow_rows = flow_height(flow, inner.width, room.saturating_sub(report_rows));
+
+    let mut y = inner.y;
+    let mut take = |rows: u16| {
+        let rows = rows.min(inner.bottom().saturating_sub(y));
+        let r = Rect::new(inner.x, y, inner.width, rows);
+        y += rows;
+        r
+    };
+    let report = take(report_rows);
+    let flow_area = take(flow_rows);
+    let main = take(main_rows);
+    let spark = take(spark_rows);
+    let events = take(inner.height);
+    Parts {
+        report,
+        report_cut: report_rows < report_need,
+        flow: flow_area,
+        main,
+        spark,
+        events,
+    }
+}
+
+/// The rows the event log's lines go in (below its title), for a run
+/// panel drawn in `area`: the state pages and clamps the pane with it.
+#[must_use]
+pub fn events_list_area(view: &LessonView, theme: Theme, area: Rect) -> Rect {
+    let Some(snapshot) = view.live.snapshot.as_ref() else {
+        return Rect::default();
+    };
+    let inner = Block::bordered().inner(area);
+    let no_links = FlowLinks::default();
+    let flow = arrange(snapshot, view.links().unwrap_or(&no_links));
+    let events = parts(view, theme, &flow, inner).events;
+    Rect {
+        y: events.y.saturating_add(1),
+        height: events.height.saturating_sub(1),
+        ..events
+    }
 }
 
 impl Widget for &RunPanel<'_> {
@@ -59,55 +135,36 @@ impl Widget for &RunPanel<'_> {
         let block = Block::bordered().title(" live run ").border_style(border);
         let inner = block.inner(area);
         block.render(area, buf);
-        let live = &self.view.live;
-        let Some(snapshot) = live.snapshot.as_ref() else {
+        let Some(snapshot) = self.view.live.snapshot.as_ref() else {
             buf.set_string(inner.x, inner.y, "starting the run…", theme.dim());
             return;
         };
         let no_links = FlowLinks::default();
         let flow = arrange(snapshot, self.view.links().unwrap_or(&no_links));
+        let parts = parts(self.view, theme, &flow, inner);
 
-        let banner = live
-            .verdict()
-            .map(|verdict| banner(verdict, live.finished.as_ref(), self.view, theme));
-        let banner_rows = banner
-            .as_ref()
-            .map_or(0, |p| (p.line_count(inner.width) as u16).min(BANNER_MAX));
-        let hidden = self.view.lesson.hidden(self.view.variant, &self.view.knobs);
-        let outcome = live
-            .finished
-            .as_ref()
-            .map(|f| outcome_lines(f, live.verdict().is_some(), hidden.as_deref(), theme));
-        let outcome_rows = outcome
-            .as_ref()
-            .map_or(0, |l| (l.len() as u16).min(OUTCOME_MAX));
-        let main_rows = u16::from(!flow.main.is_empty());
-        let spark_rows = 1;
-        let fixed = banner_rows + outcome_rows + main_rows + spark_rows;
-        let flow_room = inner.height.saturating_sub(fixed + EVENTS_MIN);
-        let flow_rows = flow_height(&flow, inner.width, flow_room);
-
-        let mut y = inner.y;
-        let mut take = |rows: u16| {
-            let rows = rows.min(inner.bottom().saturating_sub(y));
-            let r = Rect::new(inner.x, y, inner.width, rows);
-            y += rows;
-            r
-        };
-        let banner_area = take(banner_rows);
-        let outcome_area = take(outcome_rows);
-        let flow_area = take(flow_rows);
-        let main_area = take(main_rows);
-        let spark_area = take(spark_rows);
-        let events_area = take(inner.height);
-
-        if let Some(p) = banner {
-            p.render(banner_area, buf);
+        if parts.report.height > 0 {
+            let mut area = parts.report;
+            if parts.report_cut {
+                area.height -= 1;
+                let more = truncate(
+                    "… more: f until `verdicts` shows it all",
+                    usize::from(area.width),
+                );
+                buf.set_stringn(
+                    area.x,
+                    area.bottom(),
+                    more,
+                    usize::from(area.width),
+                    theme.notice(),
+                );
+            }
+            let rows = wrapped_report(report_lines(self.view, theme, false), area.width);
+            for (row, line) in rows.iter().take(usize::from(area.height)).enumerate() {
+                buf.set_line(area.x, area.y + row as u16, line, area.width);
+            }
         }
-        if let Some(lines) = outcome {
-            Paragraph::new(lines).render(outcome_area, buf);
-        }
-        draw_flow(&flow, self.view, theme, flow_area, buf);
+        draw_flow(&flow, self.view, theme, parts.flow, buf);
         if let Some(main) = flow.main.first() {
             let main_line = Line::from(vec![
                 Span::styled("main ", theme.accent()),
@@ -116,11 +173,46 @@ impl Widget for &RunPanel<'_> {
                     theme.state(&main.state),
                 ),
             ]);
-            buf.set_line(main_area.x, main_area.y, &main_line, main_area.width);
+            buf.set_line(parts.main.x, parts.main.y, &main_line, parts.main.width);
         }
-        draw_throughput(self.view, theme, spark_area, buf);
-        draw_events(self.view, theme, events_area, buf);
+        draw_throughput(self.view, theme, parts.spark, buf);
+        draw_events(self.view, theme, parts.events, buf);
     }
+}
+
+/// The report's lines wrapped at spaces to `width`, each continuation
+/// indented under its text, so a number is never cut and a `problem:` or
+/// `note:` stays visibly one item.
+fn wrapped_report(lines: Vec<Line<'static>>, width: u16) -> Vec<Line<'static>> {
+    let mut rows = Vec::with_capacity(lines.len());
+    for line in lines {
+        let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
+        let indent = text.len() - text.trim_start().len() + 2;
+        for row in wrap(&text, usize::from(width), indent) {
+            rows.push(Line::styled(row, line.style));
+        }
+    }
+    rows
+}
+
+/// The verdict and the outcome, as far as the run has them. `full` lists
+/// every stuck worker (the event pane can scroll); otherwise the first four.
+fn report_lines(view: &LessonView, theme: Theme, full: bool) -> Vec<Line<'static>> {
+    let live = &view.live;
+    let mut lines = live
+        .verdict()
+        .map(|verdict| banner(verdict, live.finished.as_ref(), view, theme, full))
+        .unwrap_or_default();
+    if let Some(finished) = &live.finished {
+        let hidden = view.lesson.hidden(view.variant, &view.knobs);
+        lines.extend(outcome_lines(
+            finished,
+            live.verdict().is_some(),
+            hidden.as_deref(),
+            theme,
+        ));
+    }
+    lines
 }
 
 /// The verdict in words: headline and the first wait on one line, the
@@ -130,7 +222,8 @@ fn banner(
     finished: Option<&Finished>,
     view: &LessonView,
     theme: Theme,
-) -> Paragraph<'static> {
+    full: bool,
+) -> Vec<Line<'static>> {
     let dump = dump_lines(verdict);
     let mut first = format!("✗ {}", verdict.headline());
     if let Some(wait) = dump.first() {
@@ -139,7 +232,7 @@ fn banner(
     }
     let mut lines = vec![Line::styled(first, theme.alarm())];
     let more = dump.len().saturating_sub(1);
-    let shown = more.min(3);
+    let shown = if full { more } else { more.min(3) };
     for wait in dump.iter().skip(1).take(shown) {
         lines.push(Line::styled(format!("  · {wait}"), theme.bad()));
     }
@@ -166,7 +259,7 @@ fn banner(
         }
         lines.push(Line::styled(why, theme.notice()));
     }
-    Paragraph::new(lines).wrap(Wrap { trim: false })
+    lines
 }
 
 /// The verdict's per-worker lines, channel waits first: "sink waits to
@@ -235,7 +328,8 @@ fn outcome_lines(
 }
 
 /// Rows the flow would like within `room`: the tallest stage or gap (a
-/// stage whose workers do not fit shows counts per state instead).
+/// stage whose workers do not fit shows counts per state instead), or in
+/// the compact layout a row per stage and per channel.
 fn flow_height(flow: &Flow<'_>, width: u16, room: u16) -> u16 {
     if wide_columns(flow, width).is_some() {
         let gap_rows = flow
@@ -276,13 +370,18 @@ fn distinct_states(stage: &Stage<'_>) -> usize {
         .count()
 }
 
-/// The compact layout's rows within `room`: (stages, channel list). The
-/// channels get their rows first, but leave the stages at least four.
+/// The compact layout's rows within `room`: (stages, channels), a row
+/// each. When not all fit, the stages come first (they name who does what;
+/// a channel row is numbers about two of them), leaving the channels at
+/// least a row; the last row of a side that is cut says how many are left.
 fn compact_split(flow: &Flow<'_>, room: u16) -> (u16, u16) {
-    let channels = flow.gaps.iter().map(Vec::len).sum::<usize>() as u16;
-    let for_stages = room.saturating_sub(channels).max(room.min(4));
-    let stages = stage_rows(flow, for_stages);
-    (stages, channels.min(room - stages))
+    let stages = u16::try_from(flow.stages.len()).unwrap_or(u16::MAX);
+    let channels = u16::try_from(flow.channels().count()).unwrap_or(u16::MAX);
+    if stages.saturating_add(channels) <= room {
+        return (stages, channels);
+    }
+    let for_stages = stages.min(room.saturating_sub(channels.min(1)));
+    (for_stages, channels.min(room - for_stages))
 }
 
 /// One column of the wide layout.
@@ -297,7 +396,7 @@ fn wide_columns(flow: &Flow<'_>, width: u16) -> Option<Vec<(Column, u16, u16)>> 
     let n = flow.stages.len();
     let gap_width = |k: usize| {
         if !flow.gaps[k].is_empty() {
-            CHANNEL_WIDTH
+            gap_cell_width(&flow.gaps[k])
         } else if k > 0 && k < n {
             EMPTY_GAP_WIDTH
         } else {
@@ -330,6 +429,30 @@ fn wide_columns(flow: &Flow<'_>, width: u16) -> Option<Vec<(Column, u16, u16)>> 
         columns.push((Column::Gap(n), x, last));
     }
     Some(columns)
+}
+
+/// A gap as wide as its widest channel cell needs: the whole name, the
+/// fill next to a small bar, the counts, so no number is ever cut.
+fn gap_cell_width(channels: &[&ChannelSnapshot]) -> u16 {
+    let widest = channels
+        .iter()
+        .map(|ch| {
+            let name = ch.name.width() + if ch.closed { 2 } else { 0 };
+            let fill = if ch.capacity == Some(0) {
+                "⇄ rendezvous".width()
+            } else {
+                fill_text(ch).width() + 1 + BAR_MIN
+            };
+            let counts = short_counts(ch).width();
+            let waits = waiters(ch).width() + if ch.closed { 7 } else { 3 };
+            name.max(fill).max(counts).max(waits)
+        })
+        .max()
+        .unwrap_or(0);
+    // One column of margin on each side.
+    u16::try_from(widest + 2)
+        .unwrap_or(u16::MAX)
+        .clamp(CHANNEL_WIDTH, CHANNEL_WIDTH_MAX)
 }
 
 fn natural_stage_width(stage: &Stage<'_>) -> u16 {
@@ -408,16 +531,8 @@ fn stage_cells(stage: &Stage<'_>, rows: usize, width: usize, theme: Theme) -> Ve
             .map(|w| (worker_cell(w), theme.state(&w.state)))
             .collect();
     }
-    let mut counts = [0usize; STATE_ORDER.len()];
-    for w in &stage.workers {
-        if let Some(i) = STATE_ORDER.iter().position(|l| *l == w.state.label()) {
-            counts[i] += 1;
-        }
-    }
-    STATE_ORDER
-        .iter()
-        .zip(counts)
-        .filter(|(_, n)| *n > 0)
+    state_counts(stage)
+        .into_iter()
         .map(|(label, n)| {
             let glyph = theme::glyph_for_label(label);
             let mut text = format!("{glyph} {n} {label}");
@@ -426,6 +541,22 @@ fn stage_cells(stage: &Stage<'_>, rows: usize, width: usize, theme: Theme) -> Ve
             }
             (text, theme.state_label(label))
         })
+        .collect()
+}
+
+/// How many of a stage's workers are in each state, in legend order.
+fn state_counts(stage: &Stage<'_>) -> Vec<(&'static str, usize)> {
+    let mut counts = [0usize; STATE_ORDER.len()];
+    for w in &stage.workers {
+        if let Some(i) = STATE_ORDER.iter().position(|l| *l == w.state.label()) {
+            counts[i] += 1;
+        }
+    }
+    STATE_ORDER
+        .iter()
+        .copied()
+        .zip(counts)
+        .filter(|(_, n)| *n > 0)
         .collect()
 }
 
@@ -484,10 +615,10 @@ fn channel_cell(
         Style::new().add_modifier(Modifier::BOLD),
     );
     let fill = fill_text(ch);
-    let bar_width = width.saturating_sub(fill.width() + 1).max(3);
     let bar_line = if ch.capacity == Some(0) {
         Line::styled(truncate("⇄ rendezvous", width), theme.dim())
-    } else {
+    } else if width >= fill.width() + 4 {
+        let bar_width = width - fill.width() - 1;
         Line::from(vec![
             Span::styled(
                 bar(ch.len, ch.capacity, peak, bar_width),
@@ -495,17 +626,17 @@ fn channel_cell(
             ),
             Span::raw(format!(" {fill}")),
         ])
+    } else {
+        // No room for a bar beside the numbers: the numbers win.
+        Line::styled(fill, theme.fill(ch.len, ch.capacity))
     };
-    let long = format!("sent {} recv {}", count(ch.sent), count(ch.received));
+    let long = long_counts(ch);
     let counts = if long.width() <= width {
         long
     } else {
-        format!("{}→{}", count(ch.sent), count(ch.received))
+        short_counts(ch)
     };
-    let mut last = vec![Span::styled(
-        format!("⇥{} ⇤{}", ch.send_waiting, ch.recv_waiting),
-        waiting_style(ch, theme),
-    )];
+    let mut last = vec![Span::styled(waiters(ch), waiting_style(ch, theme))];
     if ch.closed {
         last.push(Span::styled(
             " closed",
@@ -515,6 +646,18 @@ fn channel_cell(
         last.push(Span::styled(" ─▶", theme.dim()));
     }
     [name, bar_line, Line::raw(counts), Line::from(last)]
+}
+
+fn long_counts(ch: &ChannelSnapshot) -> String {
+    format!("sent {} recv {}", count(ch.sent), count(ch.received))
+}
+
+fn short_counts(ch: &ChannelSnapshot) -> String {
+    format!("{}→{}", count(ch.sent), count(ch.received))
+}
+
+fn waiters(ch: &ChannelSnapshot) -> String {
+    format!("⇥{} ⇤{}", ch.send_waiting, ch.recv_waiting)
 }
 
 fn waiting_style(ch: &ChannelSnapshot, theme: Theme) -> Style {
@@ -548,40 +691,35 @@ fn bar(len: usize, capacity: Option<usize>, peak: usize, width: usize) -> String
     format!("▕{}{}▏", "█".repeat(filled), "░".repeat(inner - filled))
 }
 
-/// The narrow layout: stage columns side by side, the channels listed below
-/// them in data-flow order, one per row.
+/// The narrow layout: a row per stage (its name once, then its workers as
+/// glyphs with their numbers), then a row per channel, in data-flow order.
 fn draw_compact(flow: &Flow<'_>, view: &LessonView, theme: Theme, area: Rect, buf: &mut Buffer) {
-    let channels: Vec<&ChannelSnapshot> = flow.channels().collect();
-    let (stage_rows, _) = compact_split(flow, area.height);
-    let n = flow.stages.len() as u16;
-    if n > 0 {
-        let fits = (area.width / (COMPACT_STAGE_MIN + 1)).max(1);
-        let shown = n.min(fits);
-        let hidden = n - shown;
-        let room = if hidden > 0 {
-            area.width.saturating_sub(6)
-        } else {
-            area.width
-        };
-        let column = (room / shown).max(COMPACT_STAGE_MIN);
-        for (i, stage) in flow.stages.iter().take(usize::from(shown)).enumerate() {
-            // One blank column between neighbours.
-            let rect = Rect::new(area.x + i as u16 * column, area.y, column - 1, stage_rows);
-            draw_stage(stage, theme, rect.intersection(area), buf);
-        }
-        let more_x = area.x.saturating_add(shown.saturating_mul(column));
-        if hidden > 0 && more_x < area.right() {
-            buf.set_stringn(
-                more_x,
-                area.y,
-                format!("+{hidden}"),
-                usize::from(area.right() - more_x),
-                theme.dim(),
-            );
-        }
+    let (stage_rows, channel_rows) = compact_split(flow, area.height);
+    let width = usize::from(area.width);
+    let name_width = flow
+        .stages
+        .iter()
+        .map(|s| stage_header(s).width())
+        .max()
+        .unwrap_or(0)
+        .min(width / 3);
+    let n = flow.stages.len();
+    let shown = if n > usize::from(stage_rows) {
+        usize::from(stage_rows.saturating_sub(1))
+    } else {
+        n
+    };
+    for (row, stage) in flow.stages.iter().take(shown).enumerate() {
+        let line = stage_line(stage, name_width, width, theme);
+        buf.set_line(area.x, area.y + row as u16, &line, area.width);
     }
-    let rows = area.height.saturating_sub(stage_rows);
-    if rows == 0 || channels.is_empty() {
+    if shown < n && stage_rows > 0 {
+        let text = format!("… {} more stages", n - shown);
+        buf.set_stringn(area.x, area.y + shown as u16, text, width, theme.dim());
+    }
+
+    let channels: Vec<&ChannelSnapshot> = flow.channels().collect();
+    if channel_rows == 0 || channels.is_empty() {
         return;
     }
     let name_width = channels
@@ -589,37 +727,144 @@ fn draw_compact(flow: &Flow<'_>, view: &LessonView, theme: Theme, area: Rect, bu
         .map(|c| c.name.width())
         .max()
         .unwrap_or(0)
-        .min(14);
+        .min(width / 3);
     // What a row needs besides the bar is about 32 columns; the bar gets
     // part of the rest.
-    let bar_width = (usize::from(area.width).saturating_sub(name_width + 32) / 2).clamp(8, 24);
+    let bar_width = (width.saturating_sub(name_width + 32) / 2).clamp(8, 24);
     let y0 = area.y + stage_rows;
-    for (i, channel) in channels.iter().enumerate() {
-        let row = i as u16;
-        if row + 1 == rows && channels.len() > usize::from(rows) {
-            let left = channels.len() - i;
-            buf.set_string(
-                area.x,
-                y0 + row,
-                format!("… {left} more channels"),
-                theme.dim(),
-            );
+    let rows = usize::from(channel_rows);
+    let peak = |ch: &ChannelSnapshot| view.live.peaks.get(&ch.name).copied().unwrap_or(0);
+    // One form for every row, so the columns line up: the fullest that
+    // fits them all.
+    let forms = row_forms(bar_width);
+    let form = forms
+        .iter()
+        .copied()
+        .find(|&form| {
+            channels
+                .iter()
+                .all(|ch| channel_row(ch, peak(ch), name_width, form, theme).width() <= width)
+        })
+        .unwrap_or(forms[forms.len() - 1]);
+    for (i, channel) in channels.iter().enumerate().take(rows) {
+        let y = y0 + i as u16;
+        if i + 1 == rows && channels.len() > rows {
+            let text = if i == 0 {
+                format!("… {} channels (l hides the text for room)", channels.len())
+            } else {
+                format!("… {} more channels", channels.len() - i)
+            };
+            buf.set_stringn(area.x, y, truncate(&text, width), width, theme.dim());
             break;
         }
-        if row >= rows {
-            break;
-        }
-        let peak = view.live.peaks.get(&channel.name).copied().unwrap_or(0);
-        let line = fitted_channel_row(
-            channel,
-            peak,
-            name_width,
-            bar_width,
-            usize::from(area.width),
-            theme,
-        );
-        buf.set_line(area.x, y0 + row, &line, area.width);
+        let line = fitted_channel_row(channel, peak(channel), name_width, form, width, theme);
+        buf.set_line(area.x, y, &line, area.width);
     }
+}
+
+/// A stage in one row: `square ×2  ◔1 ⇥2`. A stage of one worker says its
+/// state in words when they fit (`generate   waits to send on `numbers``);
+/// a stage with more workers than fit shows counts per state (`▶ 12 running`).
+/// Nothing is cut in the middle: what does not fit ends the row with `…`.
+fn stage_line(stage: &Stage<'_>, name_width: usize, width: usize, theme: Theme) -> Line<'static> {
+    let header = truncate(&stage_header(stage), name_width);
+    let pad = name_width.saturating_sub(header.width());
+    let mut spans = vec![Span::styled(
+        format!("{header}{} ", " ".repeat(pad)),
+        theme.accent(),
+    )];
+    let room = width.saturating_sub(name_width + 1);
+    let chips: Vec<(String, Style)> = match stage.workers.as_slice() {
+        [only] => {
+            let glyph = theme::glyph(&only.state);
+            let words = format!("{glyph} {}", only.state);
+            let text = if words.width() <= room {
+                words
+            } else {
+                format!("{glyph} {}", only.state.label())
+            };
+            vec![(text, theme.state(&only.state))]
+        }
+        // Each worker's chip takes at least two columns and a space: past
+        // that many, counts are the only choice, and the chips are not built.
+        workers if workers.len() * 3 > room + 1 => count_chips(stage, room, theme),
+        workers => {
+            let each: Vec<(String, Style)> = workers
+                .iter()
+                .map(|w| {
+                    let number = w.name.rsplit_once('#').map_or(w.name.as_str(), |(_, n)| n);
+                    (
+                        format!("{}{number}", theme::glyph(&w.state)),
+                        theme.state(&w.state),
+                    )
+                })
+                .collect();
+            if chips_width(&each) <= room {
+                each
+            } else {
+                count_chips(stage, room, theme)
+            }
+        }
+    };
+    let mut used = 0;
+    for (i, (text, style)) in chips.into_iter().enumerate() {
+        let sep = usize::from(i > 0);
+        if used + sep + text.width() > room {
+            spans.push(Span::styled(" …", theme.dim()));
+            break;
+        }
+        if sep > 0 {
+            spans.push(Span::raw(" "));
+        }
+        used += sep + text.width();
+        spans.push(Span::styled(text, style));
+    }
+    Line::from(spans)
+}
+
+/// A stage's workers as counts per state: `▶ 12 running`, or `▶12` when
+/// the words do not fit.
+fn count_chips(stage: &Stage<'_>, room: usize, theme: Theme) -> Vec<(String, Style)> {
+    let counts = state_counts(stage);
+    let long: Vec<(String, Style)> = counts
+        .iter()
+        .map(|(label, n)| {
+            let glyph = theme::glyph_for_label(label);
+            (
+                format!("{glyph} {n} {}", theme::short_label(label)),
+                theme.state_label(label),
+            )
+        })
+        .collect();
+    if chips_width(&long) <= room {
+        return long;
+    }
+    counts
+        .iter()
+        .map(|(label, n)| {
+            (
+                format!("{}{n}", theme::glyph_for_label(label)),
+                theme.state_label(label),
+            )
+        })
+        .collect()
+}
+
+fn chips_width(chips: &[(String, Style)]) -> usize {
+    chips
+        .iter()
+        .map(|(t, _)| t.width() + 1)
+        .sum::<usize>()
+        .saturating_sub(1)
+}
+
+/// How a channel row is drawn: the bar's width (none when dropped), the
+/// counts as `sent 12 recv 9` or `12→9`, the close as `✕ closed` or `✕`.
+#[derive(Debug, Clone, Copy)]
+struct RowForm {
+    bar: Option<usize>,
+    long_counts: bool,
+    closed_word: bool,
 }
 
 /// A channel in one row: name, bar, fill, counts, waiters, close.
@@ -627,7 +872,7 @@ fn channel_row(
     ch: &ChannelSnapshot,
     peak: usize,
     name_width: usize,
-    bar_width: usize,
+    form: RowForm,
     theme: Theme,
 ) -> Line<'static> {
     let name = truncate(&ch.name, name_width);
@@ -639,78 +884,122 @@ fn channel_row(
     if ch.capacity == Some(0) {
         spans.push(Span::styled("⇄ rendezvous", theme.dim()));
     } else {
+        if let Some(bar_width) = form.bar {
+            spans.push(Span::styled(
+                bar(ch.len, ch.capacity, peak, bar_width),
+                theme.fill(ch.len, ch.capacity),
+            ));
+            spans.push(Span::raw(" "));
+        }
         spans.push(Span::styled(
-            bar(ch.len, ch.capacity, peak, bar_width),
+            format!("{:<6}", fill_text(ch)),
             theme.fill(ch.len, ch.capacity),
         ));
-        spans.push(Span::raw(format!(" {:<6}", fill_text(ch))));
     }
-    spans.push(Span::raw(format!(
-        " sent {} recv {} ",
-        count(ch.sent),
-        count(ch.received)
-    )));
-    spans.push(Span::styled(
-        format!("⇥{} ⇤{}", ch.send_waiting, ch.recv_waiting),
-        waiting_style(ch, theme),
-    ));
+    let counts = if form.long_counts {
+        long_counts(ch)
+    } else {
+        short_counts(ch)
+    };
+    spans.push(Span::raw(format!(" {counts} ")));
+    spans.push(Span::styled(waiters(ch), waiting_style(ch, theme)));
     if ch.closed {
+        let close = if form.closed_word {
+            " ✕ closed"
+        } else {
+            " ✕"
+        };
         spans.push(Span::styled(
-            " ✕ closed",
+            close,
             theme.dim().add_modifier(Modifier::BOLD),
         ));
     }
     Line::from(spans)
 }
 
-/// The same row in `width` columns: counts as `12→9` when `sent 12 recv 9`
-/// does not fit.
+/// The forms a channel row can take, fullest first: the counts shorten to
+/// `12→9`, the bar narrows and then goes, `closed` becomes `✕`.
+fn row_forms(bar_width: usize) -> [RowForm; 5] {
+    [
+        RowForm {
+            bar: Some(bar_width),
+            long_counts: true,
+            closed_word: true,
+        },
+        RowForm {
+            bar: Some(bar_width),
+            long_counts: false,
+            closed_word: true,
+        },
+        RowForm {
+            bar: Some(BAR_MIN),
+            long_counts: false,
+            closed_word: true,
+        },
+        RowForm {
+            bar: None,
+            long_counts: false,
+            closed_word: true,
+        },
+        RowForm {
+            bar: None,
+            long_counts: false,
+            closed_word: false,
+        },
+    ]
+}
+
+/// The row in `form`, in `width` columns: when even that is too wide the
+/// name is abbreviated (with `…`). A number is never cut.
 fn fitted_channel_row(
     ch: &ChannelSnapshot,
     peak: usize,
     name_width: usize,
-    bar_width: usize,
+    form: RowForm,
     width: usize,
     theme: Theme,
 ) -> Line<'static> {
-    let line = channel_row(ch, peak, name_width, bar_width, theme);
+    let line = channel_row(ch, peak, name_width, form, theme);
     if line.width() <= width {
         return line;
     }
-    let short = format!(" {}→{} ", count(ch.sent), count(ch.received));
-    let spans = line
-        .spans
-        .into_iter()
-        .map(|s| {
-            if s.content.starts_with(" sent ") {
-                Span::raw(short.clone())
-            } else {
-                s
-            }
-        })
-        .collect::<Vec<_>>();
-    Line::from(spans)
+    let rest = channel_row(ch, peak, 0, form, theme).width();
+    let name_width = width.saturating_sub(rest).max(2);
+    channel_row(ch, peak, name_width, form, theme)
 }
 
-/// Messages received per frame, newest at the right, with the rate.
+/// Messages received per frame, newest at the right, with the rate; once
+/// the run is over the rate is the run's average, said as such.
 fn draw_throughput(view: &LessonView, theme: Theme, area: Rect, buf: &mut Buffer) {
     if area.height == 0 {
         return;
     }
     let live = &view.live;
-    let rate = if live.rate < 10_000.0 {
-        format!("{:.1}", live.rate)
+    let over = live.finished.is_some()
+        || live
+            .snapshot
+            .as_ref()
+            .is_some_and(|s| s.at_verdict || s.verdict.is_some());
+    let label = if over {
+        let average = live.snapshot.as_ref().map_or(0.0, |s| {
+            let secs = s.elapsed.as_secs_f64();
+            if secs > 0.0 {
+                s.totals.received as f64 / secs
+            } else {
+                0.0
+            }
+        });
+        format!("recv/s ended, avg {} ", rate_text(average))
     } else {
-        count(live.rate as u64)
+        format!("recv/s {:>7} ", rate_text(live.rate))
     };
-    let label = format!("recv/s {rate:>7} ");
     let label_width = label.width() as u16;
-    buf.set_string(area.x, area.y, &label, theme.dim());
+    buf.set_stringn(area.x, area.y, &label, usize::from(area.width), theme.dim());
     let room = usize::from(area.width.saturating_sub(label_width));
     let skip = live.throughput.len().saturating_sub(room);
     let data: Vec<u64> = live.throughput.iter().skip(skip).copied().collect();
     let spark = Rect::new(
-        area.x + label_width,
+        area.x + label_width.min(area.width),
         area.y,
         area.width.saturating_sub(label_width),
         1,
@@ -721,50 +1010,144 @@ fn draw_throughput(view: &LessonView, theme: Theme, area: Rect, buf: &mut Buffer
         .render(spark, buf);
 }
 
-/// The last events, newest at the bottom (or scrolled back).
+fn rate_text(rate: f64) -> String {
+    if rate < 10_000.0 {
+        format!("{rate:.1}")
+    } else {
+        count(rate as u64)
+    }
+}
+
+/// What the event pane lists: the filter's lines and, with the `verdicts`
+/// filter once the run is over, its whole report after them.
+#[derive(Debug)]
+pub struct LogEntries<'a> {
+    lines: &'a VecDeque<LogLine>,
+    report: Vec<Line<'static>>,
+    theme: Theme,
+}
+
+impl<'a> LogEntries<'a> {
+    /// The entries of `view`'s event pane.
+    #[must_use]
+    pub fn new(view: &'a LessonView, theme: Theme) -> Self {
+        let filter = view.events_filter;
+        let report = if filter == EventFilter::Verdicts && view.live.finished.is_some() {
+            report_lines(view, theme, true)
+        } else {
+            Vec::new()
+        };
+        Self {
+            lines: view.live.log.lines(filter),
+            report,
+            theme,
+        }
+    }
+
+    /// How many entries there are.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.lines.len() + self.report.len()
+    }
+
+    /// True when the pane has nothing to list.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Entry `i` (oldest first): its text, style, and the indent of its
+    /// continuation rows.
+    #[must_use]
+    pub fn get(&self, i: usize) -> (String, Style, usize) {
+        if let Some(line) = self.lines.get(i) {
+            let theme = self.theme;
+            let style = match line.kind {
+                _ if line.cleanup => theme.dim(),
+                LineKind::Verdict => theme.bad(),
+                LineKind::Wait => theme.dim(),
+                LineKind::Notice => theme.notice(),
+                LineKind::Item | LineKind::Plain => Style::new(),
+            };
+            return (line.display(), style, EVENT_INDENT);
+        }
+        let line = &self.report[i - self.lines.len()];
+        let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
+        (text, line.style, 4)
+    }
+
+    /// Rows entry `i` wraps into at `width` columns.
+    #[must_use]
+    pub fn rows(&self, i: usize, width: usize) -> usize {
+        let (text, _, indent) = self.get(i);
+        wrap(&text, width, indent).len()
+    }
+}
+
+/// The event log under its title: the newest lines at the bottom (or
+/// scrolled back), each wrapped rather than cut at the pane's edge.
 fn draw_events(view: &LessonView, theme: Theme, area: Rect, buf: &mut Buffer) {
     if area.height == 0 {
         return;
     }
     let live = &view.live;
-    let mut title = String::from("events");
+    let mut title = format!("events: {} (f filters)", view.events_filter.label());
     if view.events_scroll > 0 {
         let _ = write!(
             title,
-            " (scrolled back {}; End follows)",
+            " · scrolled back {}, End follows",
             view.events_scroll
         );
     }
     if live.events_missed > 0 {
-        let _ = write!(title, " ({} missed)", live.events_missed);
+        let _ = write!(title, " · {} missed", live.events_missed);
     }
     buf.set_stringn(
         area.x,
         area.y,
-        title,
+        truncate(&title, usize::from(area.width)),
         usize::from(area.width),
         theme.accent(),
     );
     let rows = usize::from(area.height - 1);
-    let end = live.events.len().saturating_sub(view.events_scroll);
-    let start = end.saturating_sub(rows);
-    for (row, event) in live.events.range(start..end).enumerate() {
-        let style = match &event.kind {
-            _ if event.cleanup => theme.dim(),
-            EventKind::Verdict { .. } | EventKind::Panicked { .. } => theme.bad(),
-            EventKind::Blocked { .. } => theme.dim(),
-            EventKind::Closed { .. } | EventKind::Control { .. } => theme.notice(),
-            _ => Style::new(),
+    let width = usize::from(area.width);
+    let entries = LogEntries::new(view, theme);
+    if entries.is_empty() {
+        let hint = match view.events_filter {
+            EventFilter::All => "nothing logged yet",
+            EventFilter::Items => "no item has moved yet",
+            EventFilter::Waits => "no worker has waited yet",
+            EventFilter::Verdicts => "no verdict: nothing broke (yet)",
         };
-        let cleanup = if event.cleanup { "cleanup: " } else { "" };
-        let text = format!("{:>7.2}s {cleanup}{}", event.at.as_secs_f64(), event.kind);
-        buf.set_stringn(
-            area.x,
-            area.y + 1 + row as u16,
-            text,
-            usize::from(area.width),
-            style,
-        );
+        buf.set_stringn(area.x, area.y + 1, hint, width, theme.dim());
+        return;
+    }
+    let wrapped = |i: usize| {
+        let (text, style, indent) = entries.get(i);
+        wrap(&text, width, indent)
+            .into_iter()
+            .map(move |row| (row, style))
+    };
+    let end = entries.len().saturating_sub(view.events_scroll);
+    let mut shown: VecDeque<(String, Style)> = VecDeque::with_capacity(rows + 4);
+    let mut i = end;
+    while i > 0 && shown.len() < rows {
+        i -= 1;
+        for row in wrapped(i).rev() {
+            shown.push_front(row);
+        }
+    }
+    // Scrolled back past a full pane: show the oldest lines from the top.
+    let mut j = end;
+    while shown.len() < rows && j < entries.len() {
+        shown.extend(wrapped(j));
+        j += 1;
+    }
+    while shown.len() > rows {
+        shown.pop_front();
+    }
+    for (row, (text, style)) in shown.into_iter().enumerate() {
+        buf.set_stringn(area.x, area.y + 1 + row as u16, text, width, style);
     }
 }
 

@@ -7,12 +7,14 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Clear, Paragraph, Row, Table, TableState, Widget};
 
-use super::app::{App, Focus, LessonView, Screen, format_speed};
-use super::layout::{self, MIN_HEIGHT, MIN_WIDTH};
+use unicode_width::UnicodeWidthStr;
+
+use super::app::{App, Focus, LessonView, Screen, knobs_text, variant_info, variant_label};
+use super::layout::{self, MIN_HEIGHT, MIN_WIDTH, VARIANT_LEAD};
+use super::log::wrap;
 use super::markdown;
 use super::run_view::{RunPanel, truncate};
 use super::theme::{self, Theme};
-use crate::lessons::{Variant, VariantKind};
 
 /// Draws the whole screen for `app`.
 pub fn render(app: &App, frame: &mut Frame) {
@@ -80,12 +82,16 @@ fn list_screen(app: &App, area: Rect, frame: &mut Frame) {
     .style(theme.dim())
     .render(intro.inner(ratatui::layout::Margin::new(1, 0)), buf);
 
+    // The summary column: what the frame, the highlight mark, the other
+    // columns and the gaps between them leave. A summary longer than that
+    // ends in `…` instead of stopping mid-word without a sign.
+    let summary_width = usize::from(table_area.width).saturating_sub(2 + 2 + 3 + 22 + 6 + 3);
     let rows = lessons.iter().map(|l| {
         Row::new(vec![
             Cell::from(format!("{:02}", l.number)),
             Cell::from(l.title),
             Cell::from(l.traps().count().to_string()),
-            Cell::from(l.summary),
+            Cell::from(truncate(l.summary, summary_width)),
         ])
     });
     let table = Table::new(
@@ -136,16 +142,9 @@ fn list_screen(app: &App, area: Rect, frame: &mut Frame) {
     );
 }
 
-fn variant_label(v: &Variant) -> String {
-    match v.kind {
-        VariantKind::Correct => v.name.to_owned(),
-        kind => format!("{}: {}", kind.label(), v.name),
-    }
-}
-
 fn lesson_screen(app: &App, view: &LessonView, area: Rect, frame: &mut Frame) {
     let theme = app.theme();
-    let parts = layout::lesson_layout(area);
+    let parts = app.layout(area);
     let buf = frame.buffer_mut();
 
     // Header: where we are, and how the run is doing.
@@ -163,43 +162,52 @@ fn lesson_screen(app: &App, view: &LessonView, area: Rect, frame: &mut Frame) {
         style,
     );
 
-    let bar = variant_bar(view, theme, usize::from(parts.variants.width));
-    buf.set_line(
-        parts.variants.x,
-        parts.variants.y,
-        &bar,
-        parts.variants.width,
-    );
-    let info = format!(" {}: {}", view.variant.kind.label(), view.variant.summary);
-    buf.set_stringn(
-        parts.variant_info.x,
-        parts.variant_info.y,
-        truncate(&info, usize::from(parts.variant_info.width)),
-        usize::from(parts.variant_info.width),
-        theme.dim(),
-    );
-
-    // The lesson text.
-    let text_focused = app.focus() == Focus::Text;
-    let inner = layout::inner(parts.readme);
-    let position = if view.readme_rows > usize::from(inner.height) {
-        format!(" {}/{} ", view.text_scroll + 1, view.readme_rows)
-    } else {
-        String::new()
-    };
-    let block = Block::bordered()
-        .title(" lesson ")
-        .title_bottom(Line::from(position).right_aligned())
-        .border_style(if text_focused {
-            theme.focused_border()
+    draw_variants(view, theme, parts.variants, buf);
+    let width = usize::from(parts.variant_info.width);
+    let rows = usize::from(parts.variant_info.height);
+    let info = wrap(&variant_info(view), width, 1);
+    let cut = info.len() > rows;
+    for (row, text) in info.into_iter().take(rows).enumerate() {
+        let text = if cut && row + 1 == rows {
+            truncate(&format!("{text} …"), width)
         } else {
-            Style::new()
-        });
-    let scroll = u16::try_from(view.text_scroll).unwrap_or(u16::MAX);
-    markdown::readme_paragraph(&view.readme)
-        .block(block)
-        .scroll((scroll, 0))
-        .render(parts.readme, buf);
+            text
+        };
+        buf.set_stringn(
+            parts.variant_info.x,
+            parts.variant_info.y + row as u16,
+            text,
+            width,
+            theme.dim(),
+        );
+    }
+
+    // The lesson text, unless hidden.
+    if parts.readme.width > 0 {
+        let text_focused = app.focus() == Focus::Text;
+        let inner = layout::inner(parts.readme);
+        let mut position = if view.readme_rows > usize::from(inner.height) {
+            format!(" {}/{} ", view.text_scroll + 1, view.readme_rows)
+        } else {
+            String::new()
+        };
+        if view.code_shift > 0 {
+            position = format!(" code ←{}{position}", view.code_shift);
+        }
+        let block = Block::bordered()
+            .title(" lesson ")
+            .title_bottom(Line::from(position).right_aligned())
+            .border_style(if text_focused {
+                theme.focused_border()
+            } else {
+                Style::new()
+            });
+        let scroll = u16::try_from(view.text_scroll).unwrap_or(u16::MAX);
+        markdown::readme_paragraph(&view.readme)
+            .block(block)
+            .scroll((scroll, 0))
+            .render(parts.readme, buf);
+    }
 
     // The live run.
     let panel = RunPanel {
@@ -210,38 +218,96 @@ fn lesson_screen(app: &App, view: &LessonView, area: Rect, frame: &mut Frame) {
     (&panel).render(parts.run, buf);
 
     draw_status(app, Some(view), parts.status, buf);
-    let full: &[(&str, &str)] = &[
-        ("space", "pause"),
-        ("s", "step"),
-        ("+/-", "speed"),
-        ("t", "variant"),
-        ("r", "restart"),
-        ("w/W", "workers"),
-        ("b/B", "buffer"),
-        ("tab", "focus"),
-        ("?", "help"),
-        ("q", "back"),
-    ];
-    let short: &[(&str, &str)] = &[
-        ("space", "pause"),
-        ("s", "step"),
-        ("+/-", "speed"),
-        ("t", "variant"),
-        ("r", "restart"),
-        ("?", "all keys"),
-        ("q", "back"),
-    ];
-    let keys = if hints_width(full) <= usize::from(parts.hints.width) {
-        full
-    } else {
-        short
-    };
-    hint_line(theme, keys, parts.hints, buf);
+    lesson_hints(theme, parts.hints, buf);
 }
 
-/// The variants, the active one in brackets (reads without colour too).
-/// When they do not all fit, the bar starts late enough to show the active
-/// one, with `…` for those cut off on the left.
+/// The lesson view's key hints: every key in its place, dropped from the
+/// least needed up when they do not all fit; `?` (all keys) always stays.
+fn lesson_hints(theme: Theme, area: Rect, buf: &mut Buffer) {
+    let all: [(&str, &str, u8); 13] = [
+        ("space", "pause", 0),
+        ("s", "step", 1),
+        ("+/-", "speed", 1),
+        ("t", "variant", 0),
+        ("r", "restart", 2),
+        ("w/W", "workers", 5),
+        ("b/B", "buffer", 5),
+        ("f", "events", 3),
+        ("< >", "text", 6),
+        ("l", "hide", 6),
+        ("tab", "focus", 4),
+        ("?", "all keys", 0),
+        ("q", "back", 1),
+    ];
+    let width = usize::from(area.width);
+    let keys: Vec<(&str, &str)> = (0..=6u8)
+        .rev()
+        .map(|most| {
+            all.iter()
+                .filter(|(_, _, p)| *p <= most)
+                .map(|&(k, w, _)| (k, w))
+                .collect::<Vec<_>>()
+        })
+        .find(|keys| hints_width(keys) <= width)
+        .unwrap_or_else(|| {
+            all.iter()
+                .filter(|(_, _, p)| *p == 0)
+                .map(|&(k, w, _)| (k, w))
+                .collect()
+        });
+    // With every key in view, `?` is just help.
+    let keys: Vec<(&str, &str)> = if keys.len() == all.len() {
+        keys.into_iter()
+            .map(|(k, w)| if k == "?" { (k, "help") } else { (k, w) })
+            .collect()
+    } else {
+        keys
+    };
+    let keys = keys.as_slice();
+    hint_line(theme, keys, area, buf);
+}
+
+/// The variants, the active one in brackets (reads without colour too),
+/// over as many rows as the layout gave them; only when even those are not
+/// enough does the bar scroll to keep the active one in view.
+fn draw_variants(view: &LessonView, theme: Theme, area: Rect, buf: &mut Buffer) {
+    let labels: Vec<String> = view.lesson.variants.iter().map(variant_label).collect();
+    let rows = layout::variant_rows(&labels, area.width);
+    if rows.len() > usize::from(area.height) {
+        let bar = variant_bar(view, theme, usize::from(area.width));
+        buf.set_line(area.x, area.y, &bar, area.width);
+        return;
+    }
+    let active = view
+        .lesson
+        .variants
+        .iter()
+        .position(|v| std::ptr::eq(v, view.variant));
+    for (row, members) in rows.iter().enumerate() {
+        let lead = if row == 0 {
+            VARIANT_LEAD.to_owned()
+        } else {
+            " ".repeat(VARIANT_LEAD.width())
+        };
+        let mut spans = vec![Span::styled(lead, theme.dim())];
+        for &i in members {
+            spans.push(segment(&labels[i], Some(i) == active, theme));
+        }
+        buf.set_line(area.x, area.y + row as u16, &Line::from(spans), area.width);
+    }
+}
+
+fn segment(label: &str, active: bool, theme: Theme) -> Span<'static> {
+    if active {
+        Span::styled(format!("[{label}] "), theme.selected())
+    } else {
+        Span::raw(format!(" {label}  "))
+    }
+}
+
+/// The variants on one row, the active one in brackets. When they do not
+/// all fit, the bar starts late enough to show the active one, with `…`
+/// for those cut off on the left.
 fn variant_bar(view: &LessonView, theme: Theme, width: usize) -> Line<'static> {
     let segments: Vec<(String, bool)> = view
         .lesson
@@ -258,7 +324,7 @@ fn variant_bar(view: &LessonView, theme: Theme, width: usize) -> Line<'static> {
             (text, active)
         })
         .collect();
-    let lead = " variant ";
+    let lead = VARIANT_LEAD;
     let active = segments.iter().position(|(_, a)| *a).unwrap_or(0);
     let through_active = |from: usize| -> usize {
         segments[from..=active]
@@ -320,31 +386,33 @@ fn run_state(app: &App, view: &LessonView, theme: Theme) -> (String, Style) {
     }
 }
 
-/// The status line: the last message on the left, the knobs on the right.
+/// The status line: the last message on the left, the knobs on the right;
+/// on two rows (the layout gives them) when both do not fit on one.
 fn draw_status(app: &App, view: Option<&LessonView>, area: Rect, buf: &mut Buffer) {
+    if area.height == 0 {
+        return;
+    }
     let theme = app.theme();
-    let knobs = view.map(|v| {
-        format!(
-            "items {} · workers {} · buffer {} · speed {}× ",
-            v.knobs.items,
-            v.knobs.workers,
-            v.knobs.buffer,
-            format_speed(app.speed())
-        )
-    });
-    let knobs_width = knobs.as_ref().map_or(0, |k| k.chars().count() as u16);
+    let knobs = view.map(|v| knobs_text(&v.knobs, app.speed()));
+    let knobs_width = knobs.as_ref().map_or(0, |k| k.width() as u16);
+    let knobs_row = area.bottom() - 1;
     if let Some(status) = app.status() {
         let style = if status.warning {
             theme.notice()
         } else {
             theme.accent()
         };
-        let room = usize::from(area.width.saturating_sub(knobs_width + 1));
-        buf.set_stringn(area.x, area.y, format!(" {}", status.text), room, style);
+        let room = if knobs_row > area.y {
+            usize::from(area.width)
+        } else {
+            usize::from(area.width.saturating_sub(knobs_width + 1))
+        };
+        let text = truncate(&format!(" {}", status.text), room);
+        buf.set_stringn(area.x, area.y, text, room, style);
     }
     if let Some(knobs) = knobs {
         let x = area.right().saturating_sub(knobs_width);
-        buf.set_string(x, area.y, knobs, theme.dim());
+        buf.set_stringn(x, knobs_row, knobs, usize::from(area.width), theme.dim());
     }
 }
 
@@ -365,7 +433,7 @@ fn hint_line(theme: Theme, keys: &[(&str, &str)], area: Rect, buf: &mut Buffer) 
 }
 
 /// Every key, and what the glyphs mean.
-const HELP_KEYS: [(&str, &str); 13] = [
+const HELP_KEYS: [(&str, &str); 17] = [
     ("space", "pause / resume the run"),
     ("s", "step one lab operation (pauses first)"),
     ("+ / -", "faster / slower (0.1× to 10×)"),
@@ -373,8 +441,12 @@ const HELP_KEYS: [(&str, &str); 13] = [
     ("r", "run it again"),
     ("w / W", "fewer / more workers (restarts the run)"),
     ("b / B", "smaller / bigger buffers (restarts the run)"),
+    ("f / F", "event log: all, items, waits, verdicts"),
+    ("< / >", "lesson text narrower / wider"),
+    ("l", "hide / show the lesson text"),
     ("tab", "focus the lesson text or the live run"),
     ("↑ ↓ j k PgUp PgDn", "scroll the focused pane (Home / End)"),
+    ("← →", "move the lesson's code sideways"),
     ("Enter, 1–9", "open a lesson (in the list; ↑ ↓ choose)"),
     ("?", "this help (any of ? Esc q closes it)"),
     ("q / Esc", "back to the list; in the list, quit"),
@@ -404,6 +476,7 @@ fn help_overlay(theme: Theme, area: Rect, buf: &mut Buffer) {
     };
     lines.push(legend(&[
         "running",
+        "paused",
         "blocked-send",
         "blocked-recv",
         "selecting",
