@@ -30,7 +30,7 @@ use super::Launch;
 use super::app::{Action, App};
 use super::theme::Theme;
 use super::ui;
-use crate::lab::{Config, Run, is_lab_worker};
+use crate::lab::{Run, is_lab_worker};
 use crate::lessons::{self, Outcome};
 
 /// Time between two snapshots while a run is live (30 frames a second).
@@ -322,13 +322,7 @@ impl Runner {
             Action::StartRun => {
                 self.stop();
                 if let Some(request) = app.run_request() {
-                    let config = Config {
-                        speed: request.speed,
-                        start_paused: request.paused,
-                        // The event log shows items moving, not only waits.
-                        log_items: true,
-                        ..Config::default()
-                    };
+                    let config = request.config();
                     self.run = Some(request.lesson.start(request.variant, request.knobs, config));
                     self.next_event = 0;
                 }
@@ -610,7 +604,7 @@ impl Drop for Signals {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lab::{Lab, Verdict};
+    use crate::lab::{Config, Lab, Verdict};
 
     #[test]
     fn a_quit_key_exits_0_and_a_signal_128_plus_its_number() {
