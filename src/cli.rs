@@ -513,9 +513,8 @@ fn run(args: &RunArgs) -> Result<ExitCode, InputError> {
     if !args.headless {
         if speed > LIVE_MAX_SPEED {
             return Err(InputError(format!(
-                "--speed {} is faster than the live view plays (0.1 to {LIVE_MAX_SPEED}); \
-                 add --headless to run at up to 100",
-                speed
+                "--speed {speed} is faster than the live view plays (0.1 to {LIVE_MAX_SPEED}); \
+                 add --headless to run at up to 100"
             )));
         }
         return open_workbook(Some(lesson), Some(variant), Some(knobs), speed);
