@@ -69,7 +69,7 @@ fn slow_subscriber_blocks_all_deadlocks_naming_its_channel_and_the_publisher() {
     assert_eq!(
         publisher.state,
         WorkerState::BlockedSend {
-            channel: slow.clone()
+            channel: format!("to-{slow}")
         }
     );
     assert!(
@@ -95,7 +95,7 @@ fn slow_subscriber_blocks_all_deadlocks_naming_its_channel_and_the_publisher() {
         assert_eq!(
             s.state,
             WorkerState::BlockedRecv {
-                channel: s.worker.clone()
+                channel: format!("to-{}", s.worker)
             },
             "{s}"
         );
@@ -229,7 +229,7 @@ fn an_aborted_run_reports_the_deliveries_that_happened() {
         .snapshot
         .channels
         .iter()
-        .filter(|c| c.name.starts_with("sub#"))
+        .filter(|c| c.name.starts_with("to-sub#"))
         .map(|c| c.received)
         .sum();
     let published = k.buffer as u64 + 1; // the one the publisher is stuck on
@@ -428,7 +428,9 @@ fn both_traps_are_hidden_exactly_when_no_buffer_can_fill() {
                 let slow = format!("sub#{}", broadcast::slow_subscriber(knobs.workers));
                 assert_eq!(
                     common::named(stuck, "publisher").state,
-                    WorkerState::BlockedSend { channel: slow },
+                    WorkerState::BlockedSend {
+                        channel: format!("to-{slow}")
+                    },
                     "{knobs:?}"
                 );
             }

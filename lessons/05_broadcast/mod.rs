@@ -291,9 +291,11 @@ impl<T: Clone> Broadcaster<T> {
         }
     }
 
-    /// Adds a subscriber with its own channel, named `name`.
+    /// Adds subscriber `name` with its own channel, `to-{name}` (so a wait
+    /// reads "sub#1 waits to receive on `to-sub#1`", worker and channel
+    /// told apart).
     pub fn subscribe(&mut self, name: &str) -> Subscription<T> {
-        let (tx, rx) = self.lab.bounded(name, self.capacity);
+        let (tx, rx) = self.lab.bounded(format!("to-{name}"), self.capacity);
         let id = SubId(self.next_id);
         self.next_id += 1;
         let shared = Arc::new(Shared::default());
