@@ -4,7 +4,7 @@ mod common;
 
 use chanlab::lab::{Lab, Report, WorkerState};
 use chanlab::lessons::drain::{self, Group, JobError, LESSON};
-use chanlab::lessons::{Knobs, Outcome, meets_expectation_with};
+use chanlab::lessons::{Knobs, Outcome};
 use common::{assert_every_variant_meets_its_expectation, fast};
 
 fn knobs() -> Knobs {
@@ -239,35 +239,19 @@ fn hidden_by_says_exactly_when_a_trap_cannot_show() {
                     seed: 5,
                 };
                 for trap in LESSON.traps() {
-                    let hidden = LESSON.hidden(trap, &knobs);
-                    assert_eq!(
-                        hidden.is_some(),
+                    let (report, hidden) = common::assert_hidden_by_holds(
+                        &LESSON,
+                        trap,
+                        knobs,
                         should_hide(trap.name, &knobs),
-                        "{} {knobs:?}: {hidden:?}",
-                        trap.name
                     );
-                    let report = common::run_with(&LESSON, trap.name, knobs);
-                    assert!(
-                        meets_expectation_with(&LESSON, trap, &knobs, &report),
-                        "{} {knobs:?} (hidden: {hidden:?}): {:?} {:?}",
-                        trap.name,
-                        report.verdict,
-                        report.outcome
-                    );
-                    assert!(report.unstoppable.is_empty());
                     let outcome = report.outcome.as_ref().expect("main returned");
                     if let Some(why) = hidden {
                         hidden_seen += 1;
-                        assert!(report.verdict.is_none(), "{knobs:?}: {:?}", report.verdict);
-                        assert!(!outcome.is_broken(), "{knobs:?}: {outcome:?}");
-                        assert_eq!(outcome.lost, 0);
                         assert_eq!(outcome.items_in, outcome.items_out);
-                        assert!(why.starts_with("hidden by these knobs: "), "{why}");
                         assert!(why.contains(&format!("--workers {workers}")), "{why}");
                     } else {
                         shown_seen += 1;
-                        let broke = report.verdict.is_some() || outcome.is_broken();
-                        assert!(broke, "{} {knobs:?}: {outcome:?}", trap.name);
                         if trap.name == "exit-at-once" {
                             // Exactly the jobs queued at cancel are lost.
                             let queued = (items - items / 2 - workers as u64).min(buffer as u64);

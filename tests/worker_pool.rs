@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use chanlab::lab::{Lab, Report, Snapshot, WorkerState};
 use chanlab::lessons::worker_pool::{LESSON, Pool, PoolClosed};
-use chanlab::lessons::{Knobs, Outcome, meets_expectation_with};
+use chanlab::lessons::{Knobs, Outcome};
 use common::{assert_every_variant_meets_its_expectation, fast};
 
 /// Waits (at most 10 s) until `cond` holds for the lab's snapshot: an
@@ -437,36 +437,18 @@ fn hidden_by_says_exactly_when_a_trap_cannot_show() {
                     seed: 3,
                 };
                 for trap in LESSON.traps() {
-                    let hidden = LESSON.hidden(trap, &knobs);
-                    assert_eq!(
-                        hidden.is_some(),
+                    let (report, hidden) = common::assert_hidden_by_holds(
+                        &LESSON,
+                        trap,
+                        knobs,
                         should_hide(trap.name, &knobs),
-                        "{} {knobs:?}: {hidden:?}",
-                        trap.name
                     );
-                    let report = common::run_with(&LESSON, trap.name, knobs);
-                    assert!(
-                        meets_expectation_with(&LESSON, trap, &knobs, &report),
-                        "{} {knobs:?} (hidden: {hidden:?}): {:?} {:?}",
-                        trap.name,
-                        report.verdict,
-                        report.outcome
-                    );
-                    assert!(report.unstoppable.is_empty());
                     let outcome = report.outcome.as_ref().expect("main returned");
                     if let Some(why) = hidden {
-                        // Hidden: the run really is clean, and says why.
                         hidden_seen += 1;
-                        assert!(report.verdict.is_none(), "{knobs:?}: {:?}", report.verdict);
-                        assert!(!outcome.is_broken(), "{knobs:?}: {outcome:?}");
-                        assert_eq!(outcome.lost, 0);
-                        assert!(why.starts_with("hidden by these knobs: "), "{why}");
                         assert!(why.contains(&format!("--items {items}")), "{why}");
                     } else {
-                        // Shown: the trap really breaks.
                         shown_seen += 1;
-                        let broke = report.verdict.is_some() || outcome.is_broken();
-                        assert!(broke, "{} {knobs:?}: {outcome:?}", trap.name);
                         if trap.name == "cancel-drops-jobs" {
                             let queued = items - k_of(&knobs) - (workers as u64).min(items);
                             assert_eq!(outcome.lost, queued, "{knobs:?}");

@@ -82,3 +82,42 @@ pub fn assert_clean_with_other_knobs(lesson: &'static Lesson, variants: &[&str])
         }
     }
 }
+
+/// Runs trap `trap` with `knobs` and checks both sides of its `hidden_by`:
+/// it says "hidden" exactly when `should_hide` does, a hidden trap runs
+/// clean (nothing lost, everything out) and says why, a shown one breaks.
+/// Returns the report and the hidden sentence for the lesson's own checks.
+pub fn assert_hidden_by_holds(
+    lesson: &'static Lesson,
+    trap: &'static chanlab::lessons::Variant,
+    knobs: Knobs,
+    should_hide: bool,
+) -> (Report<Outcome>, Option<String>) {
+    let hidden = lesson.hidden(trap, &knobs);
+    assert_eq!(
+        hidden.is_some(),
+        should_hide,
+        "{} {knobs:?}: {hidden:?}",
+        trap.name
+    );
+    let report = run_with(lesson, trap.name, knobs);
+    assert!(
+        chanlab::lessons::meets_expectation_with(lesson, trap, &knobs, &report),
+        "{} {knobs:?} (hidden: {hidden:?}): {:?} {:?}",
+        trap.name,
+        report.verdict,
+        report.outcome
+    );
+    assert!(report.unstoppable.is_empty());
+    let outcome = report.outcome.as_ref().expect("main returned");
+    if let Some(why) = &hidden {
+        assert!(report.verdict.is_none(), "{knobs:?}: {:?}", report.verdict);
+        assert!(!outcome.is_broken(), "{knobs:?}: {outcome:?}");
+        assert_eq!(outcome.lost, 0);
+        assert!(why.starts_with("hidden by these knobs: "), "{why}");
+    } else {
+        let broke = report.verdict.is_some() || outcome.is_broken();
+        assert!(broke, "{} {knobs:?}: {outcome:?}", trap.name);
+    }
+    (report, hidden)
+}
