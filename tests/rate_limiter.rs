@@ -566,3 +566,35 @@ fn correct_and_fix_are_never_hidden_and_hold_over_the_sweep() {
 fn every_variant_meets_its_expectation() {
     assert_every_variant_meets_its_expectation(&LESSON);
 }
+
+/// The busy-wait spins, but each poll checks `done` (a lab operation), so
+/// pausing the run holds the spinning limiter at the gate like everyone.
+#[test]
+fn a_pause_holds_the_busy_wait_spin_too() {
+    let k = knobs();
+    let run = Lab::start(
+        Config {
+            speed: 1.0,
+            ..Config::default()
+        },
+        move |lab| rate_limiter::serve(lab, "busy-wait", &k),
+    );
+    let lab = run.lab().clone();
+    let limiter_is = |lab: &Lab, want: fn(&WorkerState) -> bool| {
+        lab.snapshot()
+            .workers
+            .iter()
+            .any(|w| w.name == "limiter" && want(&w.state))
+    };
+    // Past the burst: the limiter is spinning for its next token.
+    wait_until(&lab, |lab| {
+        lab.snapshot()
+            .channels
+            .iter()
+            .any(|c| c.name == "sent" && c.sent > k.buffer as u64)
+    });
+    lab.set_paused(true);
+    wait_until(&lab, |lab| limiter_is(lab, |s| *s == WorkerState::Paused));
+    lab.set_paused(false);
+    drop(run.stop());
+}

@@ -598,9 +598,15 @@ impl Stage {
                 }
             }
             Self::Spin(mut lim) => {
-                for req in requests {
+                'requests: for req in requests {
                     while !lim.allow_n(req.cost) {
-                        // No sleep: spins a core until the next token.
+                        // No sleep: spins a core until the next token,
+                        // checking `done` each time round (Go: `select {
+                        // case <-ctx.Done(): return; default: }`), which is
+                        // also what a paused run holds it at.
+                        if cancelled(done) {
+                            break 'requests;
+                        }
                         tally.polls.fetch_add(1, Ordering::Relaxed);
                     }
                     if out
@@ -722,7 +728,7 @@ fn outcome(variant: &str, knobs: &Knobs, served: &Served) -> Outcome {
     }
     if variant == "busy-wait" || served.polls > 0 {
         outcome.notes.push(format!(
-            "the limiter asked for a token {} times and got none",
+            "{} of the limiter's asks for a token found none",
             served.polls
         ));
         if served.polls > 0 {
