@@ -350,6 +350,16 @@ pub fn reader_text(markdown: &str) -> String {
     out
 }
 
+/// "1 request", "3 requests": a count with its noun, for outcome lines.
+#[must_use]
+pub fn count(n: u64, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
 /// Whether a finished run showed what its variant expects.
 #[must_use]
 pub fn meets_expectation(variant: &Variant, report: &Report<Outcome>) -> bool {

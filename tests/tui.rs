@@ -1534,3 +1534,39 @@ fn random_keys_at_several_sizes_never_panic() {
         let _ = screen(&app, w, h);
     }
 }
+
+/// A verdict with five stuck workers names all five on a big screen: the
+/// one the bug is about must not hide behind "… and 1 more".
+#[test]
+fn a_big_screen_names_every_stuck_worker_of_the_verdict() {
+    let mut app = pipeline_app("unclosed");
+    feed_mid_run(&mut app);
+    let names = ["worker#1", "worker#2", "worker#3", "producer", "main"];
+    let stuck_workers = names
+        .iter()
+        .map(|n| {
+            stuck(
+                n,
+                recv("workers_done"),
+                &format!("waits to receive on `workers_done` ({n})"),
+            )
+        })
+        .collect();
+    let mut snapshot = mid_run(2_000, 10);
+    snapshot.finished = true;
+    app.on_finished(
+        report(
+            None,
+            Verdict::Deadlock {
+                stuck: stuck_workers,
+            },
+            snapshot,
+        ),
+        EventBatch::default(),
+    );
+    let shown = screen(&app, 200, 60);
+    for n in names {
+        assert!(shown.contains(&format!("({n})")), "{n} not shown:\n{shown}");
+    }
+    assert!(!shown.contains("and 1 more"), "{shown}");
+}

@@ -377,9 +377,12 @@ fn check_first_k(lab: &Lab, n: u64, got: Option<Vec<u64>>, how: &[(String, Ended
     };
     let left = (want.len() - k) as u64;
     let policy = if left == 0 {
-        format!(
-            "the sink stopped on purpose after the first {k} odd squares, which were all of them"
-        )
+        let all = crate::lessons::count(
+            k as u64,
+            "odd square, the only one",
+            "odd squares, all of them",
+        );
+        format!("the sink stopped on purpose after its first {all}")
     } else {
         format!(
             "the sink stopped on purpose after the first {k} of the {} odd squares: {left} never read",

@@ -697,7 +697,8 @@ fn outcome(variant: &str, knobs: &Knobs, served: &Served) -> Outcome {
     if let Some(last) = served.passed.last() {
         let secs = last.at.as_secs_f64();
         let after_burst = passed.saturating_sub(burst as u64);
-        let mut note = format!("{passed} requests passed in {secs:.2} s of lesson time");
+        let passed_n = crate::lessons::count(passed, "request", "requests");
+        let mut note = format!("{passed_n} passed in {secs:.2} s of lesson time");
         if after_burst > 0 && secs > 0.0 {
             let rate = after_burst as f64 / secs;
             let _ = write!(

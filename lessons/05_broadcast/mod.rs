@@ -698,6 +698,12 @@ fn per_subscriber(accounts: &[Account], count: impl Fn(&Account) -> u64) -> Stri
         .join(", ")
 }
 
+/// "sub#3 was skipped 16 times because …": the skip-on-full problem.
+fn skipped(name: &str, n: u64) -> String {
+    let times = crate::lessons::count(n, "time", "times");
+    format!("{name} was skipped {times} because `send` returned at a full subscriber before it")
+}
+
 fn outcome(d: &Delivery) -> Outcome {
     let accounts = accounts(d);
     let sum = |count: fn(&Account) -> u64| accounts.iter().map(count).sum::<u64>();
@@ -786,10 +792,7 @@ fn outcome(d: &Delivery) -> Outcome {
             ));
         }
         if a.skipped > 0 {
-            outcome.problems.push(format!(
-                "{} was skipped {} times because `send` returned at a full subscriber before it",
-                a.name, a.skipped
-            ));
+            outcome.problems.push(skipped(&a.name, a.skipped));
         }
         if d.policy == Policy::DropOldest && a.lagged != a.dropped {
             outcome.problems.push(format!(

@@ -1107,6 +1107,10 @@ fn stuck_worker(reg: &Registry, w: usize) -> StuckWorker {
             };
             if deadline.is_some() {
                 d.push_str(" (with a timeout)");
+            } else if could_proceed(reg, wait) {
+                // Taken after a grace, not for being stuck: this worker was
+                // woken a moment ago and has not run yet.
+                d.push_str(" — woken, about to go on");
             }
             d
         }

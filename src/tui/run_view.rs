@@ -195,8 +195,11 @@ fn wrapped_report(lines: Vec<Line<'static>>, width: u16) -> Vec<Line<'static>> {
     rows
 }
 
+/// Stuck workers the verdict card lists after its first line.
+const BANNER_WAITS: usize = 8;
+
 /// The verdict and the outcome, as far as the run has them. `full` lists
-/// every stuck worker (the event pane can scroll); otherwise the first four.
+/// every stuck worker (the event pane can scroll); otherwise the first nine.
 fn report_lines(view: &LessonView, theme: Theme, full: bool) -> Vec<Line<'static>> {
     let live = &view.live;
     let mut lines = live
@@ -232,7 +235,10 @@ fn banner(
     }
     let mut lines = vec![Line::styled(first, theme.alarm())];
     let more = dump.len().saturating_sub(1);
-    let shown = if full { more } else { more.min(3) };
+    // Enough for every worker of a lesson's verdict (the one the bug is
+    // about must not hide behind "… and 1 more"); the report is cut to the
+    // pane's room later, with a hint where the rest is.
+    let shown = if full { more } else { more.min(BANNER_WAITS) };
     for wait in dump.iter().skip(1).take(shown) {
         lines.push(Line::styled(format!("  · {wait}"), theme.bad()));
     }
