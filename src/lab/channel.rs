@@ -34,7 +34,7 @@ pub use crossbeam_channel::{
     RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
 };
 
-use super::clock::Left;
+use super::clock::{self, Left};
 use super::events::EventKind;
 use super::runtime::{Core, Wait};
 use super::stats::{ChannelStats, End, HandleCounter};
@@ -172,12 +172,8 @@ impl<T> Sender<T> {
             let send = sel.send(&self.inner);
             let abort = sel.recv(&self.core.abort_rx);
             sel.recv(&pace);
-            let op = match left {
-                Some(Left::Wall(w)) => match sel.select_timeout(w) {
-                    Ok(op) => op,
-                    Err(_) => continue,
-                },
-                _ => sel.select(),
+            let Some(op) = clock::pick(&mut sel, left) else {
+                continue;
             };
             match op.index() {
                 i if i == send => {
@@ -231,10 +227,7 @@ impl<T> Receiver<T> {
             return Err(TryRecvError::Disconnected);
         }
         let msg = self.inner.try_recv()?;
-        // A receive needs no claim before it: the lab must know a sender
-        // before its message can be seen, not a receiver.
-        let mine = self.counter.claim(&self.core);
-        self.stats.bump(End::Recv, &self.counter, &self.core, mine);
+        self.stats.bump_received(&self.counter, &self.core);
         Ok(msg)
     }
 
@@ -252,8 +245,7 @@ impl<T> Receiver<T> {
         loop {
             match self.inner.try_recv() {
                 Ok(msg) => {
-                    let mine = self.counter.claim(&self.core); // see `try_recv`
-                    self.stats.bump(End::Recv, &self.counter, &self.core, mine);
+                    self.stats.bump_received(&self.counter, &self.core);
                     return Ok(msg);
                 }
                 Err(TryRecvError::Disconnected) => return Err(RecvTimeoutError::Disconnected),
@@ -282,12 +274,8 @@ impl<T> Receiver<T> {
             let recv = sel.recv(&self.inner);
             let abort = sel.recv(&self.core.abort_rx);
             sel.recv(&pace);
-            let op = match left {
-                Some(Left::Wall(w)) => match sel.select_timeout(w) {
-                    Ok(op) => op,
-                    Err(_) => continue,
-                },
-                _ => sel.select(),
+            let Some(op) = clock::pick(&mut sel, left) else {
+                continue;
             };
             match op.index() {
                 i if i == recv => {
@@ -307,8 +295,7 @@ impl<T> Receiver<T> {
         };
         self.core.end_wait(worker); // before the count: see `send_blocking`
         if matches!(waited, Waited::Done(_)) {
-            let mine = self.counter.claim(&self.core);
-            self.stats.bump(End::Recv, &self.counter, &self.core, mine);
+            self.stats.bump_received(&self.counter, &self.core);
         }
         match waited {
             Waited::Done(msg) => Ok(msg),

@@ -54,6 +54,20 @@ pub(crate) enum Left {
     Paused,
 }
 
+/// Waits in `sel` for as long as `left` allows (`None`: no deadline, wait
+/// for an arm). `None` back means the wall time ran out first, or the
+/// deadline had been reached: read lesson time again, it may have moved.
+pub(crate) fn pick<'a>(
+    sel: &mut cb::Select<'a>,
+    left: Option<Left>,
+) -> Option<cb::SelectedOperation<'a>> {
+    match left {
+        Some(Left::Reached) => None,
+        Some(Left::Wall(w)) => sel.select_timeout(w).ok(),
+        Some(Left::Paused) | None => Some(sel.select()),
+    }
+}
+
 /// The run's lesson clock and the broadcast that tells waiters it changed.
 pub(crate) struct LessonClock {
     reading: Mutex<Reading>,
@@ -134,17 +148,15 @@ impl LessonClock {
     pub(crate) fn sleep_until(&self, deadline: Option<Duration>, abort: &cb::Receiver<()>) -> bool {
         loop {
             let pace = self.watch();
-            let left = deadline.map_or(Left::Paused, |d| self.left(d));
+            let left = deadline.map(|d| self.left(d));
+            if left == Some(Left::Reached) {
+                return true;
+            }
             let mut sel = cb::Select::new();
             let aborted = sel.recv(abort);
             sel.recv(&pace);
-            let op = match left {
-                Left::Reached => return true,
-                Left::Wall(w) => match sel.select_timeout(w) {
-                    Ok(op) => op,
-                    Err(_) => continue,
-                },
-                Left::Paused => sel.select(),
+            let Some(op) = pick(&mut sel, left) else {
+                continue;
             };
             if op.index() == aborted {
                 let _ = op.recv(abort);
@@ -288,19 +300,14 @@ fn fire_timers(core: &Weak<Core>, abort: &cb::Receiver<()>, woken: &cb::Receiver
                 .map(|t| t.due)
                 .min()
         };
-        let left = next.map_or(Left::Paused, |d| lab.clock.left(d));
+        let left = next.map(|d| lab.clock.left(d));
         drop(lab);
         let mut sel = cb::Select::new();
         let aborted = sel.recv(abort);
         let new_timer = sel.recv(woken);
         let repaced = sel.recv(&pace);
-        let op = match left {
-            Left::Reached => continue,
-            Left::Wall(w) => match sel.select_timeout(w) {
-                Ok(op) => op,
-                Err(_) => continue,
-            },
-            Left::Paused => sel.select(),
+        let Some(op) = pick(&mut sel, left) else {
+            continue; // due now, or the wall time ran out: fire what is due
         };
         match op.index() {
             i if i == aborted => {

@@ -271,9 +271,21 @@ impl Core {
         // A worker held here shows as paused, not running. Marked before
         // the gate's lock is taken: `declare` holds the registry while it
         // takes that lock, so the other order could deadlock.
+        // A step lets lesson time run (see `Core::step`); a worker about to
+        // be held stops it again, *before* it shows as held, so whoever
+        // sees it held sees lesson time standing still. One step is "run
+        // until the next operation is held".
+        let held = {
+            let steps = lock(&self.steps);
+            let held = self.is_paused() && *steps == 0;
+            if held {
+                self.clock.repace(None, Some(true));
+            }
+            held
+        };
         let me = thread_ctx::worker_id(self.id);
         if let Some(me) = me
-            && self.is_paused()
+            && held
         {
             let mut reg = self.reg();
             if matches!(reg.workers[me].activity, Activity::Running) {
@@ -294,12 +306,9 @@ impl Core {
         }
     }
 
-    /// Waits at the gate while paused. A step lets lesson time run (see
-    /// [`Core::step`]); the first worker held here afterwards stops it again,
-    /// so one step is "run until the next operation is held".
+    /// Waits at the gate while paused, until resumed, stepped or aborted.
     fn wait_at_gate(&self) -> bool {
         let mut steps = lock(&self.steps);
-        let mut held = false;
         loop {
             match self.mode.load(Ordering::Acquire) {
                 OPEN => return true,
@@ -315,10 +324,6 @@ impl Core {
                     return true;
                 }
                 _ => {
-                    if !held {
-                        held = true;
-                        self.clock.repace(None, Some(true));
-                    }
                     steps = self
                         .gate_cv
                         .wait(steps)

@@ -282,8 +282,7 @@ impl SelectedOperation<'_> {
             return Err(RecvError);
         };
         let msg = op.recv(&r.inner)?;
-        let mine = r.counter.claim(&r.core);
-        r.stats.bump(End::Recv, &r.counter, &r.core, mine);
+        r.stats.bump_received(&r.counter, &r.core);
         Ok(msg)
     }
 }
@@ -390,24 +389,17 @@ macro_rules! __lab_select {
         let __op = $sel.select();
         $crate::__lab_select!(@dispatch __op [$($arm)*])
     }};
-    (@wait $sel:ident [$($arm:tt)*] (now ($body:expr))) => {{
-        // Not a `match` on the result: its temporary would borrow the
-        // channels through the default body, and crossbeam's idiom of
-        // switching an arm off (`rx = never()`) in a body would not compile.
-        let __picked = $sel.try_select().ok();
-        if __picked.is_none() {
-            ::core::mem::drop(__picked);
-            $body
-        } else {
-            // Moved out whole (a method taking it by value), so no drop of
-            // it is left to outlive the arm's body.
-            #[allow(clippy::unnecessary_unwrap)]
-            let __op = __picked.unwrap();
-            $crate::__lab_select!(@dispatch __op [$($arm)*])
-        }
-    }};
-    (@wait $sel:ident [$($arm:tt)*] (timeout ($t:expr) ($body:expr))) => {{
-        let __picked = $sel.select_timeout($t).ok(); // see `now` above
+    (@wait $sel:ident [$($arm:tt)*] (now ($body:expr))) => {
+        $crate::__lab_select!(@or_default ($sel.try_select().ok()) [$($arm)*] ($body))
+    };
+    (@wait $sel:ident [$($arm:tt)*] (timeout ($t:expr) ($body:expr))) => {
+        $crate::__lab_select!(@or_default ($sel.select_timeout($t).ok()) [$($arm)*] ($body))
+    };
+    // Not a `match` on the pick: its temporary would borrow the channels
+    // through the default body, and crossbeam's idiom of switching an arm
+    // off (`rx = never()`) in a body would not compile.
+    (@or_default ($picked:expr) [$($arm:tt)*] ($body:expr)) => {{
+        let __picked = $picked;
         if __picked.is_none() {
             ::core::mem::drop(__picked);
             $body

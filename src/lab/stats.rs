@@ -260,6 +260,15 @@ impl ChannelStats {
         }
     }
 
+    /// Records a completed receive. A receive needs no claim before it (the
+    /// lab must know a sender before its message can be seen, not a
+    /// receiver), so it claims and counts in one go, after the fact.
+    #[inline]
+    pub(crate) fn bump_received(&self, counter: &HandleCounter, core: &Arc<Core>) {
+        let mine = counter.claim(core);
+        self.bump(End::Recv, counter, core, mine);
+    }
+
     #[cold]
     fn bump_shared(&self, end: End, core: &Arc<Core>) {
         let shared = match end {
