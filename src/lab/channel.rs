@@ -36,12 +36,15 @@ pub use crossbeam_channel::{
 
 use super::clock::{self, Left};
 use super::events::EventKind;
-use super::runtime::{Core, Wait};
+use super::runtime::{Core, Gate, Wait};
+use super::turns::{self, Slot};
 use super::stats::{ChannelStats, End, HandleCounter};
 
 /// The sending side of a lab channel; see [`Lab::bounded`](super::Lab::bounded).
 pub struct Sender<T> {
     pub(crate) inner: cb::Sender<T>,
+    /// Scheduled rendezvous only: where the message is handed over.
+    pub(crate) slot: Option<Slot<T>>,
     pub(crate) stats: Arc<ChannelStats>,
     pub(crate) counter: Arc<HandleCounter>,
     pub(crate) core: Arc<Core>,
@@ -50,6 +53,8 @@ pub struct Sender<T> {
 /// The receiving side of a lab channel; see [`Lab::bounded`](super::Lab::bounded).
 pub struct Receiver<T> {
     pub(crate) inner: cb::Receiver<T>,
+    /// Scheduled rendezvous only: where the message is handed over.
+    pub(crate) slot: Option<Slot<T>>,
     pub(crate) stats: Arc<ChannelStats>,
     pub(crate) counter: Arc<HandleCounter>,
     pub(crate) core: Arc<Core>,
@@ -59,15 +64,19 @@ pub(crate) fn pair<T>(
     core: &Arc<Core>,
     stats: Arc<ChannelStats>,
     (tx, rx): (cb::Sender<T>, cb::Receiver<T>),
+    slot: Option<Slot<T>>,
 ) -> (Sender<T>, Receiver<T>) {
+    let mut rx = Receiver::wrap(core, Arc::clone(&stats), rx);
+    rx.slot.clone_from(&slot);
     (
         Sender {
             inner: tx,
+            slot,
             counter: stats.attach(End::Send),
             stats: Arc::clone(&stats),
             core: Arc::clone(core),
         },
-        Receiver::wrap(core, stats, rx),
+        rx,
     )
 }
 
@@ -75,6 +84,7 @@ impl<T> Receiver<T> {
     pub(crate) fn wrap(core: &Arc<Core>, stats: Arc<ChannelStats>, inner: cb::Receiver<T>) -> Self {
         Self {
             inner,
+            slot: None,
             counter: stats.attach(End::Recv),
             stats,
             core: Arc::clone(core),
@@ -105,8 +115,10 @@ impl<T> Sender<T> {
 
     /// Sends only if it can be done at once, like crossbeam's `try_send`.
     pub fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
-        if !self.core.pass() {
-            return Err(TrySendError::Disconnected(msg));
+        match self.core.gate() {
+            Gate::Open => {}
+            Gate::Closed => return Err(TrySendError::Disconnected(msg)),
+            Gate::Scheduled => return turns::try_send(self, msg),
         }
         let mine = self.counter.claim(&self.core);
         self.inner.try_send(msg)?;
@@ -117,12 +129,14 @@ impl<T> Sender<T> {
     /// Blocks for at most `timeout` (lesson time: divided by the run's
     /// speed factor), like crossbeam's `send_timeout`.
     pub fn send_timeout(&self, msg: T, timeout: Duration) -> Result<(), SendTimeoutError<T>> {
-        self.send_until(msg, self.core.clock.deadline_after(timeout))
+        self.send_until(msg, self.core.deadline_after(timeout))
     }
 
     fn send_until(&self, msg: T, deadline: Option<Duration>) -> Result<(), SendTimeoutError<T>> {
-        if !self.core.pass() {
-            return Err(SendTimeoutError::Disconnected(msg));
+        match self.core.gate() {
+            Gate::Open => {}
+            Gate::Closed => return Err(SendTimeoutError::Disconnected(msg)),
+            Gate::Scheduled => return turns::send(self, msg, deadline),
         }
         let mine = self.counter.claim(&self.core);
         // Fast path first, with crossbeam's own short spin: the blocked state
@@ -223,8 +237,10 @@ impl<T> Receiver<T> {
 
     /// Receives only if a message is there now, like crossbeam's `try_recv`.
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
-        if !self.core.pass() {
-            return Err(TryRecvError::Disconnected);
+        match self.core.gate() {
+            Gate::Open => {}
+            Gate::Closed => return Err(TryRecvError::Disconnected),
+            Gate::Scheduled => return turns::try_recv(self),
         }
         let msg = self.inner.try_recv()?;
         self.stats.bump_received(&self.counter, &self.core);
@@ -234,12 +250,14 @@ impl<T> Receiver<T> {
     /// Blocks for at most `timeout` (lesson time), like crossbeam's
     /// `recv_timeout`.
     pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
-        self.recv_until(self.core.clock.deadline_after(timeout))
+        self.recv_until(self.core.deadline_after(timeout))
     }
 
     fn recv_until(&self, deadline: Option<Duration>) -> Result<T, RecvTimeoutError> {
-        if !self.core.pass() {
-            return Err(RecvTimeoutError::Disconnected);
+        match self.core.gate() {
+            Gate::Open => {}
+            Gate::Closed => return Err(RecvTimeoutError::Disconnected),
+            Gate::Scheduled => return turns::recv(self, deadline),
         }
         let backoff = Backoff::new();
         loop {
@@ -363,6 +381,7 @@ impl<T> Clone for Sender<T> {
     fn clone(&self) -> Self {
         Self {
             inner: self.inner.clone(),
+            slot: self.slot.clone(),
             counter: self.stats.attach(End::Send),
             stats: Arc::clone(&self.stats),
             core: Arc::clone(&self.core),
@@ -374,6 +393,7 @@ impl<T> Clone for Receiver<T> {
     fn clone(&self) -> Self {
         Self {
             inner: self.inner.clone(),
+            slot: self.slot.clone(),
             counter: self.stats.attach(End::Recv),
             stats: Arc::clone(&self.stats),
             core: Arc::clone(&self.core),

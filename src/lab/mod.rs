@@ -43,11 +43,13 @@ mod clock;
 mod events;
 mod run;
 mod runtime;
+mod sched;
 mod select;
 mod snapshot;
 mod stats;
 mod thread_ctx;
 mod threads;
+mod turns;
 mod verdict;
 mod worker;
 
@@ -63,16 +65,17 @@ pub use channel::{
 pub use events::{Event, EventKind};
 pub use run::{Report, Run};
 pub use runtime::{Config, stage_of};
+pub use sched::{Choice, NextOp, Schedule, Strategy, TIMEOUT_ARM, Trace};
 pub use select::{Select, SelectTimeoutError, SelectedOperation, TrySelectError};
 pub use snapshot::{
-    ChannelKind, ChannelSnapshot, SelectArm, SleepReason, Snapshot, Totals, WorkerSnapshot,
-    WorkerState,
+    ChannelKind, ChannelSnapshot, ScheduleStatus, SelectArm, SleepReason, Snapshot, Totals,
+    WorkerSnapshot, WorkerState,
 };
 pub use thread_ctx::is_lab_worker;
 pub use verdict::{StuckWorker, Verdict};
 pub use worker::{JoinError, JoinHandle};
 
-use runtime::Core;
+use runtime::{Core, Gate};
 use stats::End;
 
 /// Where `select!` goes when the run aborted under a select with no arm
@@ -186,7 +189,10 @@ impl Lab {
         let stats = self
             .core
             .new_channel(name.into(), Some(cap), ChannelKind::Normal);
-        channel::pair(&self.core, stats, cb::bounded(cap))
+        // Scheduled, a rendezvous hands its message over through a slot the
+        // scheduler keeps (nobody may park on crossbeam there).
+        let slot = (cap == 0 && self.core.sched.is_some()).then(turns::Slot::default);
+        channel::pair(&self.core, stats, cb::bounded(cap), slot)
     }
 
     /// A channel with no limit: sends never block (and memory can grow).
@@ -194,7 +200,7 @@ impl Lab {
         let stats = self
             .core
             .new_channel(name.into(), None, ChannelKind::Normal);
-        channel::pair(&self.core, stats, cb::unbounded())
+        channel::pair(&self.core, stats, cb::unbounded(), None)
     }
 
     /// Spawns a named worker (`stage#n` names group workers into a stage).
@@ -218,7 +224,11 @@ impl Lab {
         T: Send + 'static,
         F: FnOnce() -> T + Send + 'static,
     {
-        worker::spawn(&self.core, name.into(), false, f)
+        let handle = worker::spawn(&self.core, name.into(), false, f);
+        if self.core.gate() == Gate::Scheduled {
+            turns::step(&self.core); // a spawn is a step: the new worker may go first
+        }
+        handle
     }
 
     fn timer(&self, name: String, period: Duration, repeat: bool) -> Receiver<Instant> {
@@ -229,7 +239,12 @@ impl Lab {
         stats.attach(End::Send);
         let (tx, inner) = cb::bounded(1);
         let rx = Receiver::wrap(&self.core, Arc::clone(&stats), inner);
-        clock::Timers::add(&self.core, period, repeat, stats, tx);
+        if self.core.gate() == Gate::Scheduled {
+            turns::step(&self.core);
+            turns::timer(&self.core, stats, period, repeat, tx);
+        } else {
+            clock::Timers::add(&self.core, period, repeat, stats, tx);
+        }
         rx
     }
 
@@ -275,8 +290,10 @@ impl Lab {
     /// assert!(report.outcome.unwrap() < Duration::from_millis(500));
     /// ```
     pub fn work(&self, d: Duration) {
-        if !self.core.pass() {
-            return;
+        match self.core.gate() {
+            Gate::Open => {}
+            Gate::Closed => return,
+            Gate::Scheduled => return turns::work(&self.core, d),
         }
         let me = self.core.current_worker();
         self.core.set_sleeping(me, Some(SleepReason::Work));
@@ -348,6 +365,57 @@ impl Lab {
     #[must_use]
     pub fn verdict(&self) -> Option<Verdict> {
         self.core.verdict()
+    }
+
+    /// A scheduled run's choices so far (`None` for a free run).
+    #[must_use]
+    pub fn trace(&self) -> Option<Trace> {
+        self.core.sched.as_ref().map(sched::Scheduler::trace)
+    }
+
+    /// A scheduled run's schedule (`None` for a free run).
+    #[must_use]
+    pub fn schedule(&self) -> Option<&Schedule> {
+        self.core.sched.as_ref().map(|s| &s.schedule)
+    }
+
+    /// Play the scheduler: every live worker's next operation in words,
+    /// with the [`Choice`] that runs it (`None`: it would wait). Empty for
+    /// a free run.
+    #[must_use]
+    pub fn next_ops(&self) -> Vec<NextOp> {
+        self.core
+            .sched
+            .as_ref()
+            .map(sched::Scheduler::next_ops)
+            .unwrap_or_default()
+    }
+
+    /// Play the scheduler: make `choice` the next step of a run with
+    /// [`Strategy::Manual`] that waits for a pick.
+    ///
+    /// ```
+    /// use chanlab::lab::{Config, Lab, Schedule};
+    ///
+    /// let run = Lab::start(Config { schedule: Some(Schedule::manual()), ..Config::default() }, |lab| {
+    ///     let a = lab.go("a", || 1);
+    ///     let b = lab.go("b", || 2);
+    ///     a.join().unwrap() + b.join().unwrap()
+    /// });
+    /// // Run whatever can run until every worker's pick is ours to make.
+    /// while !run.is_finished() {
+    ///     if let Some(op) = run.lab().next_ops().iter().find_map(|op| op.choice) {
+    ///         let _ = run.lab().choose(op);
+    ///     }
+    ///     std::thread::yield_now();
+    /// }
+    /// assert_eq!(run.wait().outcome, Some(3));
+    /// ```
+    pub fn choose(&self, choice: Choice) -> Result<(), String> {
+        match &self.core.sched {
+            Some(s) => s.choose_now(choice),
+            None => Err("a free run has no scheduler to steer".to_owned()),
+        }
     }
 
     /// True once the run aborted (verdict or stop): every operation fails.

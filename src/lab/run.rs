@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crossbeam_channel as cb;
 
+use super::sched::Trace;
 use super::snapshot::Snapshot;
 use super::verdict::Verdict;
 use super::worker::JoinHandle;
@@ -27,6 +28,8 @@ pub struct Report<T> {
     pub stopped: bool,
     /// The lab at the end of the run.
     pub snapshot: Snapshot,
+    /// A scheduled run's choices: replay them to get the same run.
+    pub trace: Option<Trace>,
 }
 
 impl<T: fmt::Debug> fmt::Debug for Report<T> {
@@ -114,6 +117,7 @@ impl<T> Run<T> {
             unstoppable: Vec::new(),
             stopped: true,
             snapshot: self.lab.snapshot(),
+            trace: self.lab.trace(),
         })
     }
 }
@@ -130,11 +134,17 @@ impl<T> Drop for Run<T> {
 fn supervise<T>(lab: &Lab, main: JoinHandle<T>) -> Report<T> {
     let core = &lab.core;
     let mut aborted_at: Option<std::time::Instant> = None;
+    let never = cb::never();
+    let signal = core.sched.as_ref().map_or(&never, |s| &s.signal);
     let result = loop {
-        match main.result.recv_timeout(TICK) {
-            Ok(r) => break Some(r),
-            Err(cb::RecvTimeoutError::Timeout) => core.supervise_tick(),
-            Err(cb::RecvTimeoutError::Disconnected) => break None,
+        cb::select! {
+            recv(main.result) -> r => match r {
+                Ok(r) => break Some(r),
+                Err(cb::RecvError) => break None,
+            },
+            // Scheduled: the scheduler found the run stuck.
+            recv(signal) -> _ => core.sched_verdict(),
+            default(TICK) => core.supervise_tick(),
         }
         // After an abort, main gets the same grace as every other worker;
         // one that never calls the lab again is named unstoppable below.
@@ -153,5 +163,6 @@ fn supervise<T>(lab: &Lab, main: JoinHandle<T>) -> Report<T> {
         unstoppable,
         stopped: core.was_stopped(),
         snapshot: core.snapshot(),
+        trace: lab.trace(),
     }
 }

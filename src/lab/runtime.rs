@@ -12,9 +12,11 @@ use std::time::{Duration, Instant};
 use crossbeam_channel as cb;
 
 use super::clock::{LessonClock, Timers};
+use super::sched::{Limits, Schedule, Scheduler, Stuck};
 use super::events::{EventKind, EventLog};
 use super::snapshot::{
-    ChannelSnapshot, SelectArm, SleepReason, Snapshot, Totals, WorkerSnapshot, WorkerState,
+    ChannelSnapshot, ScheduleStatus, SelectArm, SleepReason, Snapshot, Totals, WorkerSnapshot,
+    WorkerState,
 };
 use super::stats::{ChannelKind, ChannelStats, End};
 use super::thread_ctx;
@@ -52,6 +54,17 @@ pub struct Config {
     /// by default: it costs a lock per operation, which a watched, paced
     /// run can afford and a benchmark cannot.
     pub log_items: bool,
+    /// Run scheduled: one worker at a time, picked by this schedule, on
+    /// virtual time (see [`Schedule`]). `None` runs free on OS threads.
+    pub schedule: Option<Schedule>,
+    /// Scheduled runs only: pace virtual time to the wall clock at the
+    /// speed factor (a live view). Off, time jumps at once (checks, hunts).
+    pub realtime: bool,
+    /// Scheduled runs only: at most this many steps before the run is
+    /// called a runaway (a livelock, or a loop that never ends).
+    pub step_limit: u64,
+    /// Scheduled runs only: at most this much virtual time.
+    pub time_limit: Duration,
 }
 
 impl Default for Config {
@@ -65,6 +78,10 @@ impl Default for Config {
             spin_limit: 100_000,
             start_paused: false,
             log_items: false,
+            schedule: None,
+            realtime: false,
+            step_limit: 1_000_000,
+            time_limit: Duration::from_secs(3_600),
         }
     }
 }
@@ -72,6 +89,24 @@ impl Default for Config {
 const OPEN: u8 = 0;
 const PAUSED: u8 = 1;
 const ABORTED: u8 = 2;
+/// A scheduled run (before its abort): every operation goes to the scheduler.
+const SCHEDULED: u8 = 3;
+
+/// What the gate says to an operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Gate {
+    /// Go ahead, free-running.
+    Open,
+    /// The run aborted: fail as if disconnected.
+    Closed,
+    /// Hand the operation to the scheduler (`turns`).
+    Scheduled,
+}
+
+/// A wait longer than this (virtual time) never times out: it is part of
+/// the deadlock picture, as in the free mode a deadline too far for the
+/// wall clock is.
+const FOREVER: Duration = Duration::from_secs(1_000_000);
 
 /// The panic payload used to unwind a worker that spins on a dead run.
 pub(crate) struct StoppedByLab;
@@ -171,6 +206,8 @@ pub(crate) struct Core {
     speed_bits: AtomicU64,
     pub(crate) config: Config,
     threads: Mutex<Vec<(usize, OsJoinHandle<()>)>>,
+    /// The scheduler of a scheduled run.
+    pub(crate) sched: Option<Scheduler>,
 }
 
 static NEXT_LAB: AtomicU64 = AtomicU64::new(1);
@@ -218,8 +255,22 @@ impl Core {
         install_quiet_hook();
         threads::note_first_lab();
         let (abort_tx, abort_rx) = cb::bounded(0);
-        let mode = if config.start_paused { PAUSED } else { OPEN };
         let speed = config.speed.clamp(0.01, 100.0);
+        let sched = config.schedule.clone().map(|schedule| {
+            let limits = Limits {
+                realtime: config.realtime,
+                speed,
+                leak_grace: config.leak_grace,
+                step_limit: config.step_limit,
+                time_limit: config.time_limit,
+            };
+            Scheduler::new(schedule, limits, config.start_paused)
+        });
+        let mode = match (&sched, config.start_paused) {
+            (Some(_), _) => SCHEDULED,
+            (None, true) => PAUSED,
+            (None, false) => OPEN,
+        };
         Arc::new(Self {
             id: NEXT_LAB.fetch_add(1, Ordering::Relaxed),
             clock: LessonClock::new(speed, config.start_paused),
@@ -235,6 +286,7 @@ impl Core {
             speed_bits: AtomicU64::new(speed.to_bits()),
             config,
             threads: Mutex::new(Vec::new()),
+            sched,
         })
     }
 
@@ -245,7 +297,39 @@ impl Core {
     /// Lesson time since the run started: at the speed factor, and
     /// standing still while paused.
     pub(crate) fn elapsed(&self) -> Duration {
-        self.clock.now()
+        match &self.sched {
+            Some(s) => s.now(),
+            None => self.clock.now(),
+        }
+    }
+
+    /// The lesson deadline `d` from now; `None`: too far, never.
+    pub(crate) fn deadline_after(&self, d: Duration) -> Option<Duration> {
+        match &self.sched {
+            Some(s) if d < FOREVER => s.now().checked_add(d),
+            Some(_) => None,
+            None => self.clock.deadline_after(d),
+        }
+    }
+
+    /// The calling worker of a scheduled run. A thread the lab did not
+    /// start cannot be scheduled: the run gets a verdict that says so.
+    pub(crate) fn scheduled_worker(self: &Arc<Self>) -> Option<usize> {
+        if let Some(me) = self.scheduled_worker_quiet() {
+            return Some(me);
+        }
+        let name = std::thread::current()
+            .name()
+            .map_or_else(|| format!("thread {}", thread_ctx::thread_number()), str::to_owned);
+        let mut reg = self.reg();
+        self.declare(&mut reg, Verdict::Outside { thread: name }, &[]);
+        None
+    }
+
+    /// The calling lab worker, if it is one.
+    pub(crate) fn scheduled_worker_quiet(&self) -> Option<usize> {
+        let me = thread_ctx::worker_id(self.id)?;
+        (!self.reg().workers[me].external).then_some(me)
     }
 
     /// Logs an event; once the run aborted it is marked as the cleanup it is.
@@ -259,11 +343,26 @@ impl Core {
 
     // ---- pacing -------------------------------------------------------
 
-    /// The pacing gate every lab operation passes. `false` means the run
-    /// was aborted: the operation must fail as if disconnected.
+    /// The pacing gate every lab operation passes: open (free-running),
+    /// closed (the run aborted: fail as if disconnected) or scheduled.
     #[inline]
-    pub(crate) fn pass(&self) -> bool {
-        self.mode.load(Ordering::Acquire) == OPEN || self.pass_slow()
+    pub(crate) fn gate(&self) -> Gate {
+        if self.mode.load(Ordering::Acquire) == OPEN {
+            Gate::Open
+        } else {
+            self.gate_slow()
+        }
+    }
+
+    #[cold]
+    fn gate_slow(&self) -> Gate {
+        if self.mode.load(Ordering::Acquire) == SCHEDULED {
+            Gate::Scheduled
+        } else if self.pass_slow() {
+            Gate::Open
+        } else {
+            Gate::Closed
+        }
     }
 
     #[cold]
@@ -338,10 +437,23 @@ impl Core {
     }
 
     pub(crate) fn is_paused(&self) -> bool {
-        self.mode.load(Ordering::Acquire) == PAUSED
+        match &self.sched {
+            Some(s) => s.is_paused(),
+            None => self.mode.load(Ordering::Acquire) == PAUSED,
+        }
     }
 
     pub(crate) fn set_paused(&self, paused: bool) {
+        if let Some(s) = &self.sched {
+            if s.is_paused() != paused && !self.is_aborted() {
+                s.set_paused(paused);
+                let what = if paused { "paused" } else { "resumed" };
+                self.log(EventKind::Control {
+                    what: what.to_owned(),
+                });
+            }
+            return;
+        }
         let _steps = lock(&self.steps);
         let (from, to) = if paused {
             (OPEN, PAUSED)
@@ -367,6 +479,10 @@ impl Core {
     /// in `work`, on a timer or a timeout needs time to reach its next
     /// operation, and a step that froze the clock would never get there.
     pub(crate) fn step(&self) {
+        if let Some(s) = &self.sched {
+            s.step();
+            return;
+        }
         let mut steps = lock(&self.steps);
         if self.mode.load(Ordering::Acquire) == PAUSED {
             *steps += 1;
@@ -382,6 +498,9 @@ impl Core {
     pub(crate) fn set_speed(&self, speed: f64) {
         let speed = speed.clamp(0.01, 100.0);
         self.clock.repace(Some(speed), None);
+        if let Some(s) = &self.sched {
+            s.set_speed(speed);
+        }
         self.speed_bits.store(speed.to_bits(), Ordering::Relaxed);
         self.log(EventKind::Control {
             what: format!("speed {speed:.1}x"),
@@ -443,6 +562,11 @@ impl Core {
             worker: name.to_string(),
             external,
         });
+        if let Some(s) = &self.sched
+            && !external
+        {
+            s.register(id, name);
+        }
         (id, foreign_ops)
     }
 
@@ -572,7 +696,13 @@ impl Core {
             }
         }
         self.check_deadlock(&mut reg);
+        let (main, external) = (reg.main == Some(worker), reg.workers[worker].external);
         drop(reg);
+        if let Some(s) = &self.sched
+            && !external
+        {
+            s.finish(worker, main);
+        }
         self.changed.notify_all();
     }
 
@@ -609,7 +739,8 @@ impl Core {
     fn check_deadlock(&self, reg: &mut Registry) {
         // Without a main (a bare `Lab::new`) the thread that made the lab is
         // unseen until its first operation: no closed world, no verdict.
-        if reg.main.is_none()
+        if self.sched.is_some() // the scheduler knows exactly: see `sched_verdict`
+            || reg.main.is_none()
             || reg.verdict.is_some()
             || reg.stopped
             || reg.main_returned
@@ -681,6 +812,9 @@ impl Core {
             self.gate_cv.notify_all();
         }
         lock(&self.abort_tx).take();
+        if let Some(s) = &self.sched {
+            s.abort();
+        }
     }
 
     /// Stops the run on request (restart, quit): no verdict.
@@ -699,6 +833,9 @@ impl Core {
     /// The supervisor's periodic look: a safety net for the deadlock check
     /// and, with foreign threads in play, the stall verdict.
     pub(crate) fn supervise_tick(&self) {
+        if self.sched.is_some() {
+            return; // no foreign threads, no stalls: the scheduler decides
+        }
         let mut reg = self.reg();
         reg.outsiders.clear();
         self.check_deadlock(&mut reg);
@@ -739,10 +876,56 @@ impl Core {
         }
     }
 
+    /// Turns what the scheduler found into the verdict: nobody can move and
+    /// nobody sleeps is a deadlock (a leak once main returned); a run past
+    /// its limits is a runaway; a replay that does not fit is stopped.
+    pub(crate) fn sched_verdict(&self) {
+        let Some(s) = &self.sched else { return };
+        let Some(stuck) = s.ended() else { return };
+        let mut reg = self.reg();
+        let live: Vec<usize> = (0..reg.workers.len())
+            .filter(|&w| reg.workers[w].activity.is_live() && !reg.workers[w].external)
+            .collect();
+        let named = live.iter().map(|&w| stuck_worker(&reg, w)).collect();
+        match stuck {
+            Stuck::Deadlock => self.declare(&mut reg, Verdict::Deadlock { stuck: named }, &[]),
+            Stuck::Leak => self.declare(&mut reg, Verdict::Leak { leaked: named }, &live),
+            Stuck::Runaway => {
+                let verdict = Verdict::Runaway {
+                    steps: s.step_count(),
+                    elapsed: s.now(),
+                    busy: named,
+                };
+                self.declare(&mut reg, verdict, &[]);
+            }
+            Stuck::Diverged => {
+                drop(reg);
+                self.stop();
+            }
+        }
+    }
+
     /// After main returned: wait until every other lab worker has finished,
     /// or take the leak verdict — at once for workers stuck on a channel
     /// nobody can serve, after `leak_grace` for ones that still run or sleep.
     pub(crate) fn leak_phase(&self) {
+        if let Some(s) = &self.sched {
+            // The scheduler runs the rest to their end on virtual time,
+            // with the grace in virtual time too, and says when it is stuck.
+            loop {
+                if self.reg().verdict.is_some() || self.was_stopped() {
+                    return;
+                }
+                if s.ended().is_some() {
+                    self.sched_verdict();
+                    return;
+                }
+                if s.all_done() {
+                    return;
+                }
+                let _ = s.signal.recv_timeout(Duration::from_millis(50));
+            }
+        }
         // The grace is lesson time: slowed down by the speed factor, and
         // stopped while the run is paused (a paused worker cannot finish).
         let until = self.elapsed().saturating_add(self.config.leak_grace);
@@ -846,9 +1029,20 @@ impl Core {
             snapshot.finished = reg.finished;
             snapshot.paused = self.is_paused();
             snapshot.speed = self.speed();
+            if let (Some(status), Some(s)) = (&mut snapshot.schedule, &self.sched) {
+                status.awaiting_choice = s.awaiting_choice();
+            }
             return snapshot;
         }
         self.snapshot_of(&reg)
+    }
+
+    fn schedule_status(&self) -> Option<ScheduleStatus> {
+        self.sched.as_ref().map(|s| ScheduleStatus {
+            schedule: s.schedule.describe(),
+            step: s.step_count(),
+            awaiting_choice: s.awaiting_choice(),
+        })
     }
 
     /// The lab as `reg` (locked by the caller) and the channels' counters
@@ -942,6 +1136,7 @@ impl Core {
             speed: self.speed(),
             finished,
             at_verdict: frozen,
+            schedule: self.schedule_status(),
         }
     }
 }

@@ -35,7 +35,8 @@ pub use crossbeam_channel::{SelectTimeoutError, TrySelectError};
 
 use super::channel::{Receiver, RecvError, SendError, Sender};
 use super::clock::Left;
-use super::runtime::{Core, Wait};
+use super::runtime::{Core, Gate, Wait};
+use super::turns::{self, Selected};
 use super::stats::{ChannelStats, End};
 use super::thread_ctx;
 
@@ -47,6 +48,7 @@ pub struct Select<'a> {
     arms: Vec<(End, &'a Arc<ChannelStats>)>,
     core: Option<&'a Arc<Core>>,
     abort_index: Option<usize>,
+    biased: bool,
 }
 
 impl Default for Select<'_> {
@@ -64,6 +66,7 @@ impl<'a> Select<'a> {
             arms: Vec::new(),
             core: None,
             abort_index: None,
+            biased: false,
         }
     }
 
@@ -77,6 +80,7 @@ impl<'a> Select<'a> {
             arms: Vec::new(),
             core: None,
             abort_index: None,
+            biased: true,
         }
     }
 
@@ -112,6 +116,7 @@ impl<'a> Select<'a> {
             SelectedOperation {
                 inner: Some(op),
                 index,
+                scheduled: None,
             }
         } else {
             let _ = op.recv(&core.abort_rx);
@@ -124,8 +129,17 @@ impl<'a> Select<'a> {
         let Some(core) = self.core else {
             return Err(TrySelectError);
         };
-        if !core.pass() {
-            return Ok(SelectedOperation::aborted());
+        match core.gate() {
+            Gate::Open => {}
+            Gate::Closed => return Ok(SelectedOperation::aborted()),
+            Gate::Scheduled => {
+                let now = core.elapsed();
+                return match turns::select(core, &self.arms, self.biased, Some(now)) {
+                    Selected::Arm(index, me) => Ok(SelectedOperation::scheduled(index, me)),
+                    Selected::TimedOut => Err(TrySelectError),
+                    Selected::Aborted => Ok(SelectedOperation::aborted()),
+                };
+            }
         }
         let op = self.inner.try_select()?;
         Ok(self.wrap(op, core))
@@ -147,7 +161,7 @@ impl<'a> Select<'a> {
         timeout: Duration,
     ) -> Result<SelectedOperation<'a>, SelectTimeoutError> {
         let core = self.core.cloned().or_else(thread_ctx::current_core);
-        match core.as_ref().map(|c| c.clock.deadline_after(timeout)) {
+        match core.as_ref().map(|c| c.deadline_after(timeout)) {
             Some(None) => Ok(self.select()), // too far to represent: forever
             Some(Some(deadline)) => self.select_until(Some(deadline)),
             None => {
@@ -172,8 +186,16 @@ impl<'a> Select<'a> {
         let Some(core) = self.core else {
             return select_nothing(deadline);
         };
-        if !core.pass() {
-            return Ok(SelectedOperation::aborted());
+        match core.gate() {
+            Gate::Open => {}
+            Gate::Closed => return Ok(SelectedOperation::aborted()),
+            Gate::Scheduled => {
+                return match turns::select(core, &self.arms, self.biased, deadline) {
+                    Selected::Arm(index, me) => Ok(SelectedOperation::scheduled(index, me)),
+                    Selected::TimedOut => Err(SelectTimeoutError),
+                    Selected::Aborted => Ok(SelectedOperation::aborted()),
+                };
+            }
         }
         let backoff = Backoff::new();
         loop {
@@ -228,8 +250,15 @@ fn select_nothing<'a>(
             std::thread::park();
         }
     };
-    if !core.pass() {
-        return Ok(SelectedOperation::aborted());
+    match core.gate() {
+        Gate::Open => {}
+        Gate::Closed => return Ok(SelectedOperation::aborted()),
+        Gate::Scheduled => {
+            return match turns::select(&core, &[], false, deadline) {
+                Selected::TimedOut => Err(SelectTimeoutError),
+                Selected::Arm(..) | Selected::Aborted => Ok(SelectedOperation::aborted()),
+            };
+        }
     }
     let worker = core.current_worker();
     core.begin_wait(worker, Wait::Select(Vec::new()), deadline);
@@ -249,6 +278,8 @@ fn select_nothing<'a>(
 pub struct SelectedOperation<'a> {
     inner: Option<cb::SelectedOperation<'a>>,
     index: usize,
+    /// Scheduled: the worker the pick was for (it completes without waiting).
+    scheduled: Option<usize>,
 }
 
 impl SelectedOperation<'_> {
@@ -256,6 +287,15 @@ impl SelectedOperation<'_> {
         Self {
             inner: None,
             index: 0,
+            scheduled: None,
+        }
+    }
+
+    fn scheduled(index: usize, me: usize) -> Self {
+        Self {
+            inner: None,
+            index,
+            scheduled: Some(me),
         }
     }
 
@@ -267,6 +307,9 @@ impl SelectedOperation<'_> {
 
     /// Completes a send arm.
     pub fn send<T>(mut self, s: &Sender<T>, msg: T) -> Result<(), SendError<T>> {
+        if let Some(me) = self.scheduled {
+            return turns::complete_send(s, me, msg).map_err(|e| SendError(e.into_inner()));
+        }
         let Some(op) = self.inner.take() else {
             return Err(SendError(msg));
         };
@@ -278,6 +321,9 @@ impl SelectedOperation<'_> {
 
     /// Completes a receive arm.
     pub fn recv<T>(mut self, r: &Receiver<T>) -> Result<T, RecvError> {
+        if let Some(me) = self.scheduled {
+            return turns::complete_recv(r, me).unwrap_or(Err(RecvError));
+        }
         let Some(op) = self.inner.take() else {
             return Err(RecvError);
         };

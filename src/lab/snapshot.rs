@@ -236,4 +236,17 @@ pub struct Snapshot {
     /// every snapshot is that picture, frozen, and the abort's teardown
     /// (channels closing, woken workers finishing) is not shown in it.
     pub at_verdict: bool,
+    /// For a scheduled run: its schedule and where it is.
+    pub schedule: Option<ScheduleStatus>,
+}
+
+/// Where a scheduled run is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScheduleStatus {
+    /// The schedule in words: "random seed 17", "pct seed 4", "manual (you pick)".
+    pub schedule: String,
+    /// Steps (scheduler picks) taken so far.
+    pub step: u64,
+    /// Play the scheduler: the run waits for the learner's pick.
+    pub awaiting_choice: bool,
 }

@@ -48,6 +48,22 @@ pub enum Verdict {
         /// Each leaked worker and where it is stuck.
         leaked: Vec<StuckWorker>,
     },
+    /// A scheduled run went past its step or virtual-time limit: a
+    /// livelock, or a loop that never ends.
+    Runaway {
+        /// Steps taken.
+        steps: u64,
+        /// Virtual time passed.
+        elapsed: Duration,
+        /// The workers still alive, and what they were doing.
+        busy: Vec<StuckWorker>,
+    },
+    /// A thread the lab did not start used a scheduled run's channels: the
+    /// scheduler can only run workers started with `lab.go`.
+    Outside {
+        /// The thread's name.
+        thread: String,
+    },
     /// A worker panicked.
     Panicked {
         /// The worker's name.
@@ -58,7 +74,8 @@ pub enum Verdict {
 }
 
 impl Verdict {
-    /// A short name: `deadlock`, `stall`, `leak`, `panic`.
+    /// A short name: `deadlock`, `stall`, `leak`, `panic`, `runaway`,
+    /// `outside thread`.
     #[must_use]
     pub fn kind(&self) -> &'static str {
         match self {
@@ -66,6 +83,8 @@ impl Verdict {
             Self::Stall { .. } => "stall",
             Self::Leak { .. } => "leak",
             Self::Panicked { .. } => "panic",
+            Self::Runaway { .. } => "runaway",
+            Self::Outside { .. } => "outside thread",
         }
     }
 
@@ -75,7 +94,8 @@ impl Verdict {
         match self {
             Self::Deadlock { stuck } | Self::Stall { stuck, .. } => stuck,
             Self::Leak { leaked } => leaked,
-            Self::Panicked { .. } => &[],
+            Self::Runaway { busy, .. } => busy,
+            Self::Panicked { .. } | Self::Outside { .. } => &[],
         }
     }
 
@@ -105,6 +125,13 @@ impl Verdict {
                 format!("leak: main returned while {n} worker{s} still alive")
             }
             Self::Panicked { worker, .. } => format!("panic: worker `{worker}` panicked"),
+            Self::Runaway { steps, elapsed, .. } => format!(
+                "runaway: {steps} steps and {} of lesson time without an end (a livelock, or a loop that never stops)",
+                super::in_words(*elapsed)
+            ),
+            Self::Outside { thread } => format!(
+                "outside thread: `{thread}` used the lab's channels, but a scheduled run can only run workers started with `lab.go`"
+            ),
         }
     }
 

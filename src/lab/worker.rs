@@ -7,7 +7,8 @@ use std::thread;
 
 use crossbeam_channel as cb;
 
-use super::runtime::{Core, StoppedByLab, Wait, payload_message};
+use super::runtime::{Core, Gate, StoppedByLab, Wait, payload_message};
+use super::turns;
 use super::thread_ctx;
 
 /// Why [`JoinHandle::join`] got no value.
@@ -66,8 +67,15 @@ impl<T> JoinHandle<T> {
 
     /// Waits for the worker to finish and returns its value.
     pub fn join(self) -> Result<T, JoinError> {
-        if !self.core.pass() {
-            return Err(JoinError::Aborted);
+        match self.core.gate() {
+            Gate::Open => {}
+            Gate::Closed => return Err(JoinError::Aborted),
+            Gate::Scheduled => {
+                return match turns::join(&self.core, self.worker, &self.result) {
+                    Some(r) if !self.core.is_aborted() => convert(r),
+                    _ => Err(JoinError::Aborted),
+                };
+            }
         }
         match self.result.try_recv() {
             Ok(r) => return convert(r),
@@ -118,6 +126,9 @@ where
             let _voucher = super::threads::vouch_for_this_thread();
             thread_ctx::join(&core, id, false, foreign_ops);
             core.set_thread(id, thread_ctx::thread_number());
+            if let Some(s) = &core.sched {
+                let _ = s.start(id); // scheduled: wait for the first turn
+            }
             let result = panic::catch_unwind(AssertUnwindSafe(f));
             let outcome = match &result {
                 Ok(_) => Ok(()),

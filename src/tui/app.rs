@@ -540,6 +540,7 @@ impl App {
             unstoppable,
             stopped,
             snapshot,
+            trace: _,
         } = report;
         let links = view.links.entry(view.variant.name).or_default();
         for event in &batch.events {
