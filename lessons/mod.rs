@@ -216,6 +216,25 @@ pub struct Lesson {
     pub main: LessonMain,
     /// Which knob values hide which trap; see [`HiddenBy`].
     pub hidden_by: HiddenBy,
+    /// Play-the-scheduler challenges: schedules for the learner to find.
+    pub challenges: &'static [Challenge],
+}
+
+/// A play-the-scheduler challenge: pick the steps of a scheduled run by
+/// hand until the goal holds ("make the fan-in deliver item 0 last").
+#[derive(Debug)]
+pub struct Challenge {
+    /// The goal, one line: "make the pipeline deadlock with 3 items".
+    pub title: &'static str,
+    /// How to go about it, for the learner who is stuck.
+    pub hint: &'static str,
+    /// The variant it runs.
+    pub variant: &'static str,
+    /// The knobs it runs with.
+    pub knobs: Knobs,
+    /// Has the run reached the goal? Asked after every step with the run's
+    /// snapshot and every event so far (items logged: `Config::log_items`).
+    pub reached: fn(&crate::lab::Snapshot, &[crate::lab::Event]) -> bool,
 }
 
 impl Lesson {

@@ -33,6 +33,7 @@ pub static LESSON: Lesson = Lesson {
     },
     main,
     hidden_by,
+    challenges: &[],
 };
 
 /// Which knobs hide which trap. `unordered` needs a second worker to

@@ -34,6 +34,7 @@ pub static LESSON: Lesson = Lesson {
     },
     main,
     hidden_by,
+    challenges: &[],
 };
 
 static VARIANTS: [Variant; 5] = [

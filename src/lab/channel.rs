@@ -37,8 +37,8 @@ pub use crossbeam_channel::{
 use super::clock::{self, Left};
 use super::events::EventKind;
 use super::runtime::{Core, Gate, Wait};
-use super::turns::{self, Slot};
 use super::stats::{ChannelStats, End, HandleCounter};
+use super::turns::{self, Slot};
 
 /// The sending side of a lab channel; see [`Lab::bounded`](super::Lab::bounded).
 pub struct Sender<T> {

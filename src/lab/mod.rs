@@ -379,6 +379,16 @@ impl Lab {
         self.core.sched.as_ref().map(|s| &s.schedule)
     }
 
+    /// Waits (at most `timeout`) until a scheduled run stands still:
+    /// paused (a rewind reached its step, a step was taken), waiting for
+    /// the learner's pick, stuck or over. False on timeout, or for a free run.
+    pub fn wait_still(&self, timeout: Duration) -> bool {
+        self.core
+            .sched
+            .as_ref()
+            .is_some_and(|s| s.wait_still(timeout))
+    }
+
     /// Play the scheduler: every live worker's next operation in words,
     /// with the [`Choice`] that runs it (`None`: it would wait). Empty for
     /// a free run.

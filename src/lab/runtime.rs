@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use crossbeam_channel as cb;
 
 use super::clock::{LessonClock, Timers};
-use super::sched::{Limits, Schedule, Scheduler, Stuck};
 use super::events::{EventKind, EventLog};
+use super::sched::{Limits, Schedule, Scheduler, Stuck};
 use super::snapshot::{
     ChannelSnapshot, ScheduleStatus, SelectArm, SleepReason, Snapshot, Totals, WorkerSnapshot,
     WorkerState,
@@ -318,9 +318,10 @@ impl Core {
         if let Some(me) = self.scheduled_worker_quiet() {
             return Some(me);
         }
-        let name = std::thread::current()
-            .name()
-            .map_or_else(|| format!("thread {}", thread_ctx::thread_number()), str::to_owned);
+        let name = std::thread::current().name().map_or_else(
+            || format!("thread {}", thread_ctx::thread_number()),
+            str::to_owned,
+        );
         let mut reg = self.reg();
         self.declare(&mut reg, Verdict::Outside { thread: name }, &[]);
         None

@@ -78,7 +78,11 @@ impl std::str::FromStr for Choice {
         let worker = w.parse().map_err(|_| bad())?;
         let arm = match arm {
             "t" => TIMEOUT_ARM,
-            a => a.parse().ok().filter(|&a| a != TIMEOUT_ARM).ok_or_else(bad)?,
+            a => a
+                .parse()
+                .ok()
+                .filter(|&a| a != TIMEOUT_ARM)
+                .ok_or_else(bad)?,
         };
         Ok(Self { worker, arm })
     }
@@ -353,6 +357,9 @@ struct State {
     /// Manual: the run waits for the learner's pick.
     awaiting: bool,
     ended: Option<Stuck>,
+    /// Pace virtual time to the wall clock now (off while a rewind runs
+    /// to its step).
+    paced: bool,
 }
 
 /// The limits and pacing a scheduler runs under.
@@ -376,6 +383,8 @@ pub(crate) struct Scheduler {
     /// Rung when the run is stuck or every worker is done.
     signal_tx: cb::Sender<()>,
     pub(crate) signal: cb::Receiver<()>,
+    /// Notified when the run comes to stand still (see [`Self::wait_still`]).
+    still: Condvar,
 }
 
 fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
@@ -532,11 +541,7 @@ fn candidates_of(st: &State, me: usize, want: &Want) -> Vec<u32> {
 
 /// When `want` wakes by itself, if it does.
 fn wake_of(st: &State, want: &Want) -> Option<Duration> {
-    let timer_due = |ch: &ChannelStats| {
-        timer_of(st, ch)
-            .filter(|t| !t.spent)
-            .map(|t| t.due)
-    };
+    let timer_due = |ch: &ChannelStats| timer_of(st, ch).filter(|t| !t.spent).map(|t| t.due);
     let earliest = |a: Option<Duration>, b: Option<Duration>| match (a, b) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
@@ -611,7 +616,9 @@ impl Scheduler {
                 main_returned_at: None,
                 awaiting: false,
                 ended: None,
+                paced: limits.realtime && schedule.pause_at.is_none(),
             }),
+            still: Condvar::new(),
             schedule,
             now_nanos: AtomicU64::new(0),
             speed_bits: AtomicU64::new(limits.speed.to_bits()),
@@ -797,7 +804,8 @@ impl Scheduler {
                 self.advance_to(&mut st, until);
                 return st;
             }
-            if st.paused {
+            // Paused, time stands still; a step lets it run to the pick.
+            if st.paused && st.steps_allowed == 0 {
                 st = cv.wait(st).unwrap_or_else(PoisonError::into_inner);
                 continue;
             }
@@ -809,7 +817,7 @@ impl Scheduler {
                 .wait_timeout(st, slice)
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
-            if !st.paused {
+            if !st.paused || st.steps_allowed > 0 {
                 let passed = Duration::try_from_secs_f64(started.elapsed().as_secs_f64() * speed)
                     .unwrap_or(Duration::MAX);
                 let t = st.now.saturating_add(passed).min(until);
@@ -872,6 +880,7 @@ impl Scheduler {
                 return;
             }
             if st.paused && st.steps_allowed == 0 {
+                self.still.notify_all();
                 return;
             }
             let candidates = Self::all_candidates(st);
@@ -881,7 +890,10 @@ impl Scheduler {
                 }
                 match self.choose(st, &candidates) {
                     Pick::Take(choice) => self.grant(st, choice),
-                    Pick::Wait => st.awaiting = true,
+                    Pick::Wait => {
+                        st.awaiting = true;
+                        self.still.notify_all();
+                    }
                     Pick::Diverged => self.end(st, Stuck::Diverged),
                 }
                 return;
@@ -911,7 +923,7 @@ impl Scheduler {
             {
                 return self.end(st, Stuck::Leak);
             }
-            if self.limits.realtime {
+            if st.paced {
                 // A worker thread keeps the clock: whoever calls this may
                 // be the live view, which must never wait.
                 let keeper = st
@@ -933,6 +945,33 @@ impl Scheduler {
     fn end(&self, st: &mut State, stuck: Stuck) {
         st.ended = Some(stuck);
         let _ = self.signal_tx.try_send(());
+        self.still.notify_all();
+    }
+
+    /// Waits (at most `timeout`) until the run stands still: paused,
+    /// waiting for the learner's pick, stuck, aborted or over. True if so.
+    pub(crate) fn wait_still(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut st = self.lock();
+        loop {
+            let still = (st.paused && st.running.is_none())
+                || st.awaiting
+                || st.ended.is_some()
+                || st.aborted
+                || st.workers.iter().all(|w| !w.live);
+            if still {
+                return true;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            st = self
+                .still
+                .wait_timeout(st, (deadline - now).min(Duration::from_millis(20)))
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
     }
 
     fn grant(&self, st: &mut State, choice: Choice) {
@@ -959,6 +998,8 @@ impl Scheduler {
         if st.pause_at == Some(st.step) {
             st.paused = true;
             st.pause_at = None;
+            st.paced = self.limits.realtime;
+            self.still.notify_all();
         }
         let arm = (choice.arm != TIMEOUT_ARM).then_some(choice.arm as usize);
         st.running = Some(w);
@@ -1044,6 +1085,9 @@ impl Scheduler {
         let mut st = self.lock();
         if st.paused && !st.awaiting {
             st.steps_allowed += 1;
+            if let Some(r) = st.running {
+                st.workers[r].cv.notify_one(); // a keeper of the clock, held by the pause
+            }
             self.pick(&mut st);
         }
     }
@@ -1063,10 +1107,10 @@ impl Scheduler {
         }
         let candidates = Self::all_candidates(&st);
         if !candidates.contains(&choice) {
-            let name = st
-                .workers
-                .get(choice.worker as usize)
-                .map_or_else(|| format!("worker {}", choice.worker), |w| w.name.to_string());
+            let name = st.workers.get(choice.worker as usize).map_or_else(
+                || format!("worker {}", choice.worker),
+                |w| w.name.to_string(),
+            );
             return Err(format!("{name} cannot run that step now"));
         }
         self.grant(&mut st, choice);
@@ -1136,7 +1180,12 @@ impl Scheduler {
     /// A send on rendezvous `ch` by `me`, which holds the turn: hand the
     /// message to a waiting receiver (`Some(receiver)`), or offer it
     /// (`None`: wait in [`Want::Offered`]). The caller fills the slot.
-    pub(crate) fn rendezvous_send(&self, ch: &ChannelStats, me: usize, offer: bool) -> Option<usize> {
+    pub(crate) fn rendezvous_send(
+        &self,
+        ch: &ChannelStats,
+        me: usize,
+        offer: bool,
+    ) -> Option<usize> {
         let mut st = self.lock();
         if let Some(r) = waiting_receiver(&st, ch, me) {
             st.workers[r].reserved = Some(ch.id);
@@ -1230,7 +1279,12 @@ fn words_of(st: &State, want: &Want, arm: Option<u32>) -> String {
             return format!("receive on `{}` (closed: ends)", ch.name);
         }
         let t = ch.totals();
-        format!("receive item {} from `{}` ({})", t.received + 1, ch.name, detail(ch))
+        format!(
+            "receive item {} from `{}` ({})",
+            t.received + 1,
+            ch.name,
+            detail(ch)
+        )
     };
     let timeout = " — its timeout fires";
     match (want, arm) {
@@ -1241,9 +1295,15 @@ fn words_of(st: &State, want: &Want, arm: Option<u32>) -> String {
         (Want::Send { ch, .. }, _) => send(ch),
         (Want::Offered { ch, .. }, _) => format!("finish its send on `{}`", ch.name),
         (Want::Recv { ch, .. }, _) => recv(ch),
-        (Want::Select { arms, .. }, Some(TIMEOUT_ARM)) if arms.is_empty() => "its timeout fires".to_owned(),
+        (Want::Select { arms, .. }, Some(TIMEOUT_ARM)) if arms.is_empty() => {
+            "its timeout fires".to_owned()
+        }
         (Want::Select { arms, deadline, .. }, Some(TIMEOUT_ARM)) => {
-            let nothing = if deadline.is_some_and(|d| d <= st.now) { "finds nothing ready" } else { "times out" };
+            let nothing = if deadline.is_some_and(|d| d <= st.now) {
+                "finds nothing ready"
+            } else {
+                "times out"
+            };
             let names: Vec<String> = arms.iter().map(|(_, c)| format!("`{}`", c.name)).collect();
             format!("select on {}: {nothing}", names.join(", "))
         }

@@ -36,9 +36,9 @@ pub use crossbeam_channel::{SelectTimeoutError, TrySelectError};
 use super::channel::{Receiver, RecvError, SendError, Sender};
 use super::clock::Left;
 use super::runtime::{Core, Gate, Wait};
-use super::turns::{self, Selected};
 use super::stats::{ChannelStats, End};
 use super::thread_ctx;
+use super::turns::{self, Selected};
 
 /// A set of send and receive operations to wait on; see the module docs.
 pub struct Select<'a> {

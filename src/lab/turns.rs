@@ -12,8 +12,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel as cb;
 
 use super::channel::{
-    Receiver, RecvError, RecvTimeoutError, SendTimeoutError, Sender, TryRecvError,
-    TrySendError,
+    Receiver, RecvError, RecvTimeoutError, SendTimeoutError, Sender, TryRecvError, TrySendError,
 };
 use super::runtime::{Core, Wait};
 use super::sched::{Grant, Scheduler, Want};
@@ -24,7 +23,9 @@ use super::stats::{ChannelStats, End};
 pub(crate) type Slot<T> = Arc<Mutex<Option<T>>>;
 
 fn sched(core: &Core) -> &Scheduler {
-    core.sched.as_ref().expect("a scheduled operation on a scheduled run")
+    core.sched
+        .as_ref()
+        .expect("a scheduled operation on a scheduled run")
 }
 
 /// The calling worker, or `None` (and a verdict) for a thread the lab did
@@ -35,7 +36,13 @@ pub(crate) fn me(core: &Arc<Core>) -> Option<usize> {
 
 /// Hands the turn back wanting `want`; shown as waiting on `wait` (and
 /// logged as blocked) only if the want cannot be picked right now.
-fn turn(core: &Core, me: usize, want: Want, wait: Option<Wait>, deadline: Option<Duration>) -> Grant {
+fn turn(
+    core: &Core,
+    me: usize,
+    want: Want,
+    wait: Option<Wait>,
+    deadline: Option<Duration>,
+) -> Grant {
     let s = sched(core);
     let blocked = wait.is_some() && s.would_wait(me, &want);
     if blocked && let Some(wait) = wait {
@@ -106,7 +113,9 @@ pub(crate) fn send<T>(
         return Ok(());
     }
     // Withdrawn: a timeout, the receivers gone, or the run aborted.
-    let msg = lock(slot).take().expect("an offer not taken is still in the slot");
+    let msg = lock(slot)
+        .take()
+        .expect("an offer not taken is still in the slot");
     let gone = ch.receivers.load(std::sync::atomic::Ordering::SeqCst) == 0;
     if gone || grant == Grant::Aborted {
         Err(SendTimeoutError::Disconnected(msg))
@@ -173,7 +182,13 @@ pub(crate) fn recv<T>(rx: &Receiver<T>, deadline: Option<Duration>) -> Result<T,
             ch: Arc::clone(&rx.stats),
             deadline,
         };
-        match turn(core, me, want, Some(Wait::Recv(Arc::clone(&rx.stats))), deadline) {
+        match turn(
+            core,
+            me,
+            want,
+            Some(Wait::Recv(Arc::clone(&rx.stats))),
+            deadline,
+        ) {
             Grant::Aborted => return Err(RecvTimeoutError::Disconnected),
             Grant::Run(None) => return Err(RecvTimeoutError::Timeout),
             Grant::Run(Some(_)) => {}

@@ -8,8 +8,8 @@ use std::thread;
 use crossbeam_channel as cb;
 
 use super::runtime::{Core, Gate, StoppedByLab, Wait, payload_message};
-use super::turns;
 use super::thread_ctx;
+use super::turns;
 
 /// Why [`JoinHandle::join`] got no value.
 #[derive(Debug, Clone, PartialEq, Eq)]
