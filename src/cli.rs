@@ -560,6 +560,7 @@ fn open_workbook(
         variant,
         knobs,
         speed,
+        ..crate::tui::Launch::default()
     })
     .map(|exit| ExitCode::from(exit.code()))
     .or_else(|e| {

@@ -24,7 +24,7 @@ pub use theme::Theme;
 use crate::lessons::{Knobs, Lesson, Variant};
 
 /// What the TUI opens on.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Launch {
     /// `None` opens the lesson list; `Some` opens that lesson and runs it.
     pub lesson: Option<&'static Lesson>,
@@ -34,6 +34,11 @@ pub struct Launch {
     pub knobs: Option<Knobs>,
     /// The speed factor (clamped to 0.1–10).
     pub speed: f64,
+    /// Start the first run with this schedule (a replay: its prefix is the
+    /// recorded choices); `None`: the live view's default.
+    pub schedule: Option<crate::lab::Schedule>,
+    /// Start the first run free-running (OS threads, no schedule).
+    pub free: bool,
 }
 
 impl Default for Launch {
@@ -43,6 +48,8 @@ impl Default for Launch {
             variant: None,
             knobs: None,
             speed: 1.0,
+            schedule: None,
+            free: false,
         }
     }
 }
