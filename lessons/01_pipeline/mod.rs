@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use crate::lab::{JoinError, JoinHandle, Lab, Receiver, Sender};
-use crate::lessons::{Expect, KnobRanges, Knobs, Lesson, Outcome, Variant, VariantKind};
+use crate::lab::{Event, JoinError, JoinHandle, Lab, Receiver, Sender, Snapshot};
+use crate::lessons::{Challenge, Expect, KnobRanges, Knobs, Lesson, Outcome, Variant, VariantKind};
 use crate::select_biased;
 
 /// The lesson in the catalog.
@@ -35,8 +35,35 @@ pub static LESSON: Lesson = Lesson {
     // an hour in every run, so main always returns with it alive; what the
     // knobs change is which stages are named beside it (see the README).
     hidden_by: crate::lessons::never_hidden,
-    challenges: &[],
+    challenges: &[Challenge {
+        title: "fill `squares` to the brim before the sink has received a single item",
+        hint: "run generate and the square workers, never filter or sink: once `squares` \
+               is full (2/2) the squarers wait on send, and that is back-pressure",
+        variant: "correct",
+        knobs: Knobs {
+            items: 8,
+            buffer: 2,
+            workers: 2,
+            seed: 1,
+        },
+        reached: squares_full_before_the_sink,
+    }],
 };
+
+/// The challenge: every slot of `squares` taken while `filtered` has
+/// delivered nothing.
+fn squares_full_before_the_sink(snapshot: &Snapshot, _: &[Event]) -> bool {
+    let channel = |name: &str| snapshot.channels.iter().find(|c| c.name == name);
+    match (channel("squares"), channel("filtered")) {
+        (Some(squares), Some(filtered)) => {
+            squares
+                .capacity
+                .is_some_and(|cap| cap > 0 && squares.len >= cap)
+                && filtered.received == 0
+        }
+        _ => false,
+    }
+}
 
 static VARIANTS: [Variant; 4] = [
     Variant {

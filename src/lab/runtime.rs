@@ -65,6 +65,9 @@ pub struct Config {
     pub step_limit: u64,
     /// Scheduled runs only: at most this much virtual time.
     pub time_limit: Duration,
+    /// Scheduled runs only: keep each step in words in the trace
+    /// ([`Trace::steps`](super::Trace::steps)), for step tables and scrub bars.
+    pub describe_steps: bool,
 }
 
 impl Default for Config {
@@ -82,6 +85,7 @@ impl Default for Config {
             realtime: false,
             step_limit: 1_000_000,
             time_limit: Duration::from_secs(3_600),
+            describe_steps: false,
         }
     }
 }
@@ -263,6 +267,7 @@ impl Core {
                 leak_grace: config.leak_grace,
                 step_limit: config.step_limit,
                 time_limit: config.time_limit,
+                describe: config.describe_steps,
             };
             Scheduler::new(schedule, limits, config.start_paused)
         });

@@ -210,6 +210,10 @@ pub struct Trace {
     /// Set when a prefix choice could not be made (the recorded schedule
     /// does not fit this lesson, variant or knobs): at which step, and why.
     pub diverged: Option<String>,
+    /// With `Config::describe_steps`: each step in words, as the scheduler
+    /// saw it just before the pick ("square#2: send item 3 on `squares`
+    /// (1/4)"). Empty otherwise (words cost time a hunt does not spend).
+    pub steps: Vec<String>,
 }
 
 /// One operation the learner can pick (or that waits), for the
@@ -360,6 +364,8 @@ struct State {
     /// Pace virtual time to the wall clock now (off while a rewind runs
     /// to its step).
     paced: bool,
+    /// Each step in words (`Limits::describe`).
+    words: Vec<String>,
 }
 
 /// The limits and pacing a scheduler runs under.
@@ -369,6 +375,7 @@ pub(crate) struct Limits {
     pub(crate) leak_grace: Duration,
     pub(crate) step_limit: u64,
     pub(crate) time_limit: Duration,
+    pub(crate) describe: bool,
 }
 
 /// The scheduler of one scheduled run.
@@ -617,6 +624,7 @@ impl Scheduler {
                 awaiting: false,
                 ended: None,
                 paced: limits.realtime && schedule.pause_at.is_none(),
+                words: Vec::new(),
             }),
             still: Condvar::new(),
             schedule,
@@ -657,6 +665,7 @@ impl Scheduler {
         Trace {
             choices: st.trace.clone(),
             diverged: st.diverged.clone(),
+            steps: st.words.clone(),
         }
     }
 
@@ -988,6 +997,16 @@ impl Scheduler {
         } else {
             st.workers[w].failed_polls = 0;
             st.version += 1;
+        }
+        if self.limits.describe
+            && let Some(want) = &st.workers[w].want
+        {
+            let words = format!(
+                "{}: {}",
+                st.workers[w].name,
+                words_of(st, want, Some(choice.arm))
+            );
+            st.words.push(words);
         }
         st.awaiting = false;
         st.trace.push(choice);
