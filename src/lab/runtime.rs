@@ -334,8 +334,7 @@ impl Core {
 
     /// The calling lab worker, if it is one.
     pub(crate) fn scheduled_worker_quiet(&self) -> Option<usize> {
-        let me = thread_ctx::worker_id(self.id)?;
-        (!self.reg().workers[me].external).then_some(me)
+        thread_ctx::own_worker_id(self.id)
     }
 
     /// Logs an event; once the run aborted it is marked as the cleanup it is.

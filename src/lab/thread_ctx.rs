@@ -72,6 +72,21 @@ pub(crate) fn worker_id(lab_id: u64) -> Option<usize> {
         .flatten()
 }
 
+/// The worker id of this thread in lab `lab_id` if it is one of the lab's
+/// own workers (spawned by `Lab::go`), not an external thread it has seen.
+pub(crate) fn own_worker_id(lab_id: u64) -> Option<usize> {
+    MEMBERSHIPS
+        .try_with(|m| {
+            m.borrow()
+                .0
+                .iter()
+                .find(|m| m.lab_id == lab_id && !m.external)
+                .map(|m| m.worker)
+        })
+        .ok()
+        .flatten()
+}
+
 /// Like [`worker_id`], with the counter for operations through handles
 /// this thread does not own.
 pub(crate) fn lookup(lab_id: u64) -> Option<(usize, Arc<AtomicU64>)> {
