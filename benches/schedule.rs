@@ -97,7 +97,10 @@ fn main() {
         .trace
         .expect("a scheduled run has a trace")
         .choices;
-    assert!(choices.len() > 10_000, "the run is long enough to rewind into");
+    assert!(
+        choices.len() > 10_000,
+        "the run is long enough to rewind into"
+    );
     let rewind = measure(9, || {
         let schedule = Schedule::random(1)
             .with_prefix(choices.clone())

@@ -177,7 +177,8 @@ impl<T> Sender<T> {
         // the current pace, and a change of pace (the `pace` arm) starts a
         // new round.
         let waited = loop {
-            let pace = self.core.clock.watch();
+            // Only a deadline needs to hear of a change of pace.
+            let pace = deadline.map(|_| self.core.clock.watch());
             let left = deadline.map(|d| self.core.clock.left(d));
             if left == Some(Left::Reached) {
                 break Waited::TimedOut;
@@ -185,7 +186,9 @@ impl<T> Sender<T> {
             let mut sel = cb::Select::new();
             let send = sel.send(&self.inner);
             let abort = sel.recv(&self.core.abort_rx);
-            sel.recv(&pace);
+            if let Some(pace) = &pace {
+                sel.recv(pace);
+            }
             let Some(op) = clock::pick(&mut sel, left) else {
                 continue;
             };
@@ -205,7 +208,9 @@ impl<T> Sender<T> {
                     break Waited::Disconnected;
                 }
                 _ => {
-                    let _ = op.recv(&pace);
+                    if let Some(pace) = &pace {
+                        let _ = op.recv(pace);
+                    }
                 }
             }
         };
@@ -283,7 +288,8 @@ impl<T> Receiver<T> {
         self.core
             .begin_wait(worker, Wait::Recv(Arc::clone(&self.stats)), deadline);
         let waited = loop {
-            let pace = self.core.clock.watch(); // see `send_blocking`
+            // Only a deadline needs to hear of a change of pace.
+            let pace = deadline.map(|_| self.core.clock.watch());
             let left = deadline.map(|d| self.core.clock.left(d));
             if left == Some(Left::Reached) {
                 break Waited::TimedOut;
@@ -291,7 +297,9 @@ impl<T> Receiver<T> {
             let mut sel = cb::Select::new();
             let recv = sel.recv(&self.inner);
             let abort = sel.recv(&self.core.abort_rx);
-            sel.recv(&pace);
+            if let Some(pace) = &pace {
+                sel.recv(pace);
+            }
             let Some(op) = clock::pick(&mut sel, left) else {
                 continue;
             };
@@ -307,7 +315,9 @@ impl<T> Receiver<T> {
                     break Waited::Disconnected;
                 }
                 _ => {
-                    let _ = op.recv(&pace);
+                    if let Some(pace) = &pace {
+                        let _ = op.recv(pace);
+                    }
                 }
             }
         };

@@ -193,6 +193,24 @@ struct Registry {
     /// while any is alive the world is open, and a stuck run is a stall
     /// candidate, never a proven deadlock.
     outsiders: Vec<String>,
+    /// Live workers waiting with no deadline: a deadlock needs them to be
+    /// all the live ones, so most waits are ruled out by one comparison.
+    waiting_forever: usize,
+}
+
+impl Registry {
+    /// Sets worker `w`'s activity and keeps `waiting_forever` in step.
+    fn set_activity(&mut self, w: usize, activity: Activity) -> Activity {
+        let forever = |a: &Activity| matches!(a, Activity::Waiting { deadline: None, .. });
+        let now = forever(&activity);
+        let old = std::mem::replace(&mut self.workers[w].activity, activity);
+        match (forever(&old), now) {
+            (false, true) => self.waiting_forever += 1,
+            (true, false) => self.waiting_forever -= 1,
+            _ => {}
+        }
+        old
+    }
 }
 
 pub(crate) struct Core {
@@ -393,7 +411,7 @@ impl Core {
         {
             let mut reg = self.reg();
             if matches!(reg.workers[me].activity, Activity::Running) {
-                reg.workers[me].activity = Activity::AtGate;
+                reg.set_activity(me, Activity::AtGate);
             }
         }
         let passed = self.wait_at_gate();
@@ -406,7 +424,7 @@ impl Core {
     fn leave_gate(&self, worker: usize) {
         let mut reg = self.reg();
         if matches!(reg.workers[worker].activity, Activity::AtGate) {
-            reg.workers[worker].activity = Activity::Running;
+            reg.set_activity(worker, Activity::Running);
         }
     }
 
@@ -640,7 +658,7 @@ impl Core {
             counter.fetch_add(1, Ordering::SeqCst);
         }
         let mut reg = self.reg();
-        reg.workers[worker].activity = Activity::Waiting { wait, deadline };
+        reg.set_activity(worker, Activity::Waiting { wait, deadline });
         let state = public_state(&reg, worker);
         let name = reg.workers[worker].name.to_string();
         self.log(EventKind::Blocked {
@@ -654,7 +672,7 @@ impl Core {
 
     pub(crate) fn end_wait(&self, worker: usize) {
         let mut reg = self.reg();
-        let old = std::mem::replace(&mut reg.workers[worker].activity, Activity::Running);
+        let old = reg.set_activity(worker, Activity::Running);
         drop(reg);
         if let Activity::Waiting { wait, .. } = old {
             for counter in wait.waiting_counters() {
@@ -665,10 +683,11 @@ impl Core {
 
     pub(crate) fn set_sleeping(&self, worker: usize, reason: Option<SleepReason>) {
         let mut reg = self.reg();
-        reg.workers[worker].activity = match reason {
+        let activity = match reason {
             Some(reason) => Activity::Sleeping(reason),
             None => Activity::Running,
         };
+        reg.set_activity(worker, activity);
     }
 
     /// A worker returned (`Ok`) or panicked (`Err(message)`).
@@ -684,11 +703,11 @@ impl Core {
         }
         match result {
             Ok(()) => {
-                reg.workers[worker].activity = Activity::Done;
+                reg.set_activity(worker, Activity::Done);
                 self.log(EventKind::Finished { worker: name });
             }
             Err(message) => {
-                reg.workers[worker].activity = Activity::Panicked(message.clone());
+                reg.set_activity(worker, Activity::Panicked(message.clone()));
                 self.log(EventKind::Panicked {
                     worker: name.clone(),
                     message: message.clone(),
@@ -753,15 +772,14 @@ impl Core {
         {
             return;
         }
-        let live = || (0..reg.workers.len()).filter(|&w| reg.workers[w].activity.is_live());
-        if !live().all(|w| {
-            matches!(
-                reg.workers[w].activity,
-                Activity::Waiting { deadline: None, .. }
-            )
-        }) {
-            return;
+        if reg.waiting_forever < reg.live {
+            return; // someone runs, sleeps or waits with a timeout: O(1), the common case
         }
+        let live = || (0..reg.workers.len()).filter(|&w| reg.workers[w].activity.is_live());
+        debug_assert!(live().all(|w| matches!(
+            reg.workers[w].activity,
+            Activity::Waiting { deadline: None, .. }
+        )));
         if reg.external_seen {
             return; // the supervisor decides on a stall: the world is not closed
         }
