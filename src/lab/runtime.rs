@@ -125,19 +125,28 @@ pub(crate) enum Wait {
 }
 
 impl Wait {
-    /// The channels' "waiting to send/receive" counters this wait stands in.
-    fn waiting_counters(&self) -> Vec<&AtomicUsize> {
+    /// Counts this wait in (`up`) or out of the channels' "waiting to send/receive"
+    /// counters this wait stands in (no allocation: this is the waiting path).
+    fn count_waiting(&self, up: bool) {
+        let bump = |c: &AtomicUsize| {
+            if up {
+                c.fetch_add(1, Ordering::SeqCst);
+            } else {
+                c.fetch_sub(1, Ordering::SeqCst);
+            }
+        };
         match self {
-            Self::Send(ch) => vec![&ch.send_waiting],
-            Self::Recv(ch) => vec![&ch.recv_waiting],
-            Self::Select(arms) => arms
-                .iter()
-                .map(|(end, ch)| match end {
-                    End::Send => &ch.send_waiting,
-                    End::Recv => &ch.recv_waiting,
-                })
-                .collect(),
-            Self::Join(_) => Vec::new(),
+            Self::Send(ch) => bump(&ch.send_waiting),
+            Self::Recv(ch) => bump(&ch.recv_waiting),
+            Self::Select(arms) => {
+                for (end, ch) in arms {
+                    bump(match end {
+                        End::Send => &ch.send_waiting,
+                        End::Recv => &ch.recv_waiting,
+                    });
+                }
+            }
+            Self::Join(_) => {}
         }
     }
 }
@@ -654,9 +663,7 @@ impl Core {
     // ---- transitions --------------------------------------------------
 
     pub(crate) fn begin_wait(&self, worker: usize, wait: Wait, deadline: Option<Duration>) {
-        for counter in wait.waiting_counters() {
-            counter.fetch_add(1, Ordering::SeqCst);
-        }
+        wait.count_waiting(true);
         let mut reg = self.reg();
         reg.set_activity(worker, Activity::Waiting { wait, deadline });
         let state = public_state(&reg, worker);
@@ -675,9 +682,7 @@ impl Core {
         let old = reg.set_activity(worker, Activity::Running);
         drop(reg);
         if let Activity::Waiting { wait, .. } = old {
-            for counter in wait.waiting_counters() {
-                counter.fetch_sub(1, Ordering::SeqCst);
-            }
+            wait.count_waiting(false);
         }
     }
 
