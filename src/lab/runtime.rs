@@ -125,8 +125,8 @@ pub(crate) enum Wait {
 }
 
 impl Wait {
-    /// Counts this wait in (`up`) or out of the channels' "waiting to send/receive"
-    /// counters this wait stands in (no allocation: this is the waiting path).
+    /// Counts this wait in (`up`) or out of its channels' "waiting to
+    /// send/receive" counters, without allocating: this is the waiting path.
     fn count_waiting(&self, up: bool) {
         let bump = |c: &AtomicUsize| {
             if up {
