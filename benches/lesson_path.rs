@@ -86,7 +86,9 @@ fn crossbeam(case: Case) -> u64 {
         })
         .collect();
     drop(rx);
-    producers.into_iter().for_each(|p| p.join().unwrap());
+    for p in producers {
+        p.join().unwrap();
+    }
     consumers
         .into_iter()
         .map(|c| c.join().unwrap())
@@ -120,7 +122,9 @@ fn lab(case: Case) -> u64 {
             })
             .collect();
         drop(rx);
-        producers.into_iter().for_each(|p| p.join().unwrap());
+        for p in producers {
+            p.join().unwrap();
+        }
         consumers
             .into_iter()
             .map(|c| c.join().unwrap())
@@ -141,6 +145,8 @@ fn ms(d: Duration) -> String {
 
 fn main() {
     let filter = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    // `--only lab|crossbeam`: one side alone, for a profiler.
+    let only = std::env::args().skip_while(|a| a != "--only").nth(1);
     let one = |capacity, messages| Case {
         capacity,
         producers: 1,
@@ -177,6 +183,21 @@ fn main() {
     for case in cases {
         let label = case.label();
         if filter.as_ref().is_some_and(|f| !label.contains(f.as_str())) {
+            continue;
+        }
+        if let Some(side) = &only {
+            let (wall, cpu) = timed(|| {
+                if side == "lab" {
+                    lab(case)
+                } else {
+                    crossbeam(case)
+                }
+            });
+            println!(
+                "| {label} | {side} alone | {} | CPU {} |",
+                ms(wall),
+                ms(cpu)
+            );
             continue;
         }
         assert_eq!(

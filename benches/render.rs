@@ -93,6 +93,7 @@ fn big_snapshot(tick: u64) -> Snapshot {
         verdict: None,
         paused: false,
         speed: 1.0,
+        schedule: None,
         finished: false,
         at_verdict: false,
     }

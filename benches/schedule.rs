@@ -20,6 +20,9 @@ use std::time::{Duration, Instant};
 use chanlab::lab::{Config, Schedule};
 use chanlab::lessons::{self, Knobs, Lesson};
 
+/// Seeds per hunt measurement.
+const SEEDS: u64 = 50;
+
 /// CPU time of the whole process so far (all threads, dead ones included).
 fn cpu_time() -> Option<Duration> {
     let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
@@ -47,7 +50,7 @@ fn measure(reps: usize, mut f: impl FnMut() -> Duration) -> Measured {
         median: times[reps / 2],
         cpu_per_rep: cpu_before
             .zip(cpu_after)
-            .map(|(b, a)| (a - b) / u32::try_from(reps).unwrap_or(u32::MAX)),
+            .map(|(b, a)| a.saturating_sub(b) / u32::try_from(reps).unwrap_or(u32::MAX)),
     }
 }
 
@@ -123,7 +126,6 @@ fn main() {
     });
 
     // 3. hunt throughput: seeds one after another at the default knobs.
-    const SEEDS: u64 = 50;
     let mut next_seed = 0;
     let hunt = measure(5, || {
         let start = Instant::now();

@@ -92,6 +92,10 @@ impl<T> Receiver<T> {
     }
 }
 
+/// How long a blocked send or receive with no deadline waits in crossbeam
+/// before it looks whether the run aborted.
+const ABORT_SLICE: Duration = Duration::from_millis(50);
+
 /// Where a blocked operation ended up.
 enum Waited<T> {
     Done(T),
@@ -154,7 +158,10 @@ impl<T> Sender<T> {
                 }
                 Err(TrySendError::Full(m)) => msg = m,
             }
-            if backoff.is_completed() {
+            // A rendezvous pairs only with a receiver already waiting:
+            // spinning on `try_send` while the receiver spins on `try_recv`
+            // never meets, it only burns both cores. Wait at once.
+            if backoff.is_completed() || self.stats.capacity == Some(0) {
                 break;
             }
             backoff.snooze();
@@ -173,6 +180,30 @@ impl<T> Sender<T> {
         self.core
             .begin_wait(worker, Wait::Send(Arc::clone(&self.stats)), deadline);
         let mut msg = Some(msg);
+        // No deadline (the common case): crossbeam's own blocking send, in
+        // slices so that an abort is seen within one. Not a `Select` with an
+        // abort arm: a select's send on a rendezvous writes its message only
+        // after it wakes, so its partner spins waiting for it; and every
+        // waiter registering on one shared abort channel is a global lock.
+        if deadline.is_none() {
+            let waited = loop {
+                let m = msg.take().expect("an unsent message is held");
+                match self.inner.send_timeout(m, ABORT_SLICE) {
+                    Ok(()) => break Waited::Done(()),
+                    Err(SendTimeoutError::Disconnected(m)) => {
+                        msg = Some(m);
+                        break Waited::Disconnected;
+                    }
+                    Err(SendTimeoutError::Timeout(m)) => {
+                        msg = Some(m);
+                        if self.core.is_aborted() {
+                            break Waited::Disconnected;
+                        }
+                    }
+                }
+            };
+            return self.end_send(worker, waited, msg, mine);
+        }
         // A deadline is lesson time: each round converts it to wall time at
         // the current pace, and a change of pace (the `pace` arm) starts a
         // new round.
@@ -214,6 +245,16 @@ impl<T> Sender<T> {
                 }
             }
         };
+        self.end_send(worker, waited, msg, mine)
+    }
+
+    fn end_send(
+        &self,
+        worker: usize,
+        waited: Waited<()>,
+        msg: Option<T>,
+        mine: bool,
+    ) -> Result<(), SendTimeoutError<T>> {
         // Running first, counted second: a counter that lags only makes the
         // channel look more ready. The other order shows, for a moment, a
         // worker still waiting on a channel that already looks drained, and
@@ -274,8 +315,8 @@ impl<T> Receiver<T> {
                 Err(TryRecvError::Disconnected) => return Err(RecvTimeoutError::Disconnected),
                 Err(TryRecvError::Empty) => {}
             }
-            if backoff.is_completed() {
-                break;
+            if backoff.is_completed() || self.stats.capacity == Some(0) {
+                break; // see `send_until`
             }
             backoff.snooze();
         }
@@ -287,12 +328,41 @@ impl<T> Receiver<T> {
         let worker = self.core.current_worker();
         self.core
             .begin_wait(worker, Wait::Recv(Arc::clone(&self.stats)), deadline);
-        let waited = loop {
-            // Only a deadline needs to hear of a change of pace.
+        let waited = if deadline.is_none() {
+            // As in `send_blocking`: crossbeam's own wait, in slices.
+            loop {
+                match self.inner.recv_timeout(ABORT_SLICE) {
+                    Ok(msg) => break Waited::Done(msg),
+                    Err(RecvTimeoutError::Disconnected) => break Waited::Disconnected,
+                    Err(RecvTimeoutError::Timeout) if self.core.is_aborted() => {
+                        break Waited::Disconnected;
+                    }
+                    Err(RecvTimeoutError::Timeout) => {}
+                }
+            }
+        } else {
+            self.recv_waiting_until(deadline)
+        };
+        self.core.end_wait(worker); // before the count: see `send_blocking`
+        if matches!(waited, Waited::Done(_)) {
+            self.stats.bump_received(&self.counter, &self.core);
+        }
+        match waited {
+            Waited::Done(msg) => Ok(msg),
+            Waited::TimedOut => Err(RecvTimeoutError::Timeout),
+            Waited::Disconnected => Err(RecvTimeoutError::Disconnected),
+        }
+    }
+
+    /// A blocked receive with a lesson-time deadline: waits in a select
+    /// with the abort and a change of pace, converting the deadline again
+    /// after each change.
+    fn recv_waiting_until(&self, deadline: Option<Duration>) -> Waited<T> {
+        loop {
             let pace = deadline.map(|_| self.core.clock.watch());
             let left = deadline.map(|d| self.core.clock.left(d));
             if left == Some(Left::Reached) {
-                break Waited::TimedOut;
+                return Waited::TimedOut;
             }
             let mut sel = cb::Select::new();
             let recv = sel.recv(&self.inner);
@@ -305,14 +375,14 @@ impl<T> Receiver<T> {
             };
             match op.index() {
                 i if i == recv => {
-                    break match op.recv(&self.inner) {
+                    return match op.recv(&self.inner) {
                         Ok(msg) => Waited::Done(msg),
                         Err(RecvError) => Waited::Disconnected,
                     };
                 }
                 i if i == abort => {
                     let _ = op.recv(&self.core.abort_rx);
-                    break Waited::Disconnected;
+                    return Waited::Disconnected;
                 }
                 _ => {
                     if let Some(pace) = &pace {
@@ -320,15 +390,6 @@ impl<T> Receiver<T> {
                     }
                 }
             }
-        };
-        self.core.end_wait(worker); // before the count: see `send_blocking`
-        if matches!(waited, Waited::Done(_)) {
-            self.stats.bump_received(&self.counter, &self.core);
-        }
-        match waited {
-            Waited::Done(msg) => Ok(msg),
-            Waited::TimedOut => Err(RecvTimeoutError::Timeout),
-            Waited::Disconnected => Err(RecvTimeoutError::Disconnected),
         }
     }
 

@@ -225,7 +225,9 @@ impl Lab {
         F: FnOnce() -> T + Send + 'static,
     {
         let handle = worker::spawn(&self.core, name.into(), false, f);
-        if self.core.gate() == Gate::Scheduled {
+        // Free-running, a spawn does not pass the gate (a paused run can
+        // still start its workers); scheduled, it is a step.
+        if self.core.sched.is_some() && !self.core.is_aborted() {
             turns::step(&self.core); // a spawn is a step: the new worker may go first
         }
         handle
@@ -239,7 +241,7 @@ impl Lab {
         stats.attach(End::Send);
         let (tx, inner) = cb::bounded(1);
         let rx = Receiver::wrap(&self.core, Arc::clone(&stats), inner);
-        if self.core.gate() == Gate::Scheduled {
+        if self.core.sched.is_some() {
             turns::step(&self.core);
             turns::timer(&self.core, stats, period, repeat, tx);
         } else {

@@ -54,6 +54,11 @@ pub struct Config {
     /// by default: it costs a lock per operation, which a watched, paced
     /// run can afford and a benchmark cannot.
     pub log_items: bool,
+    /// Log every wait (who blocked on what) in the event ring, for the live
+    /// view's event log and its picture of who feeds whom. Off by default:
+    /// on a rendezvous nearly every operation waits, and the event costs a
+    /// lock and two strings on that path.
+    pub log_waits: bool,
     /// Run scheduled: one worker at a time, picked by this schedule, on
     /// virtual time (see [`Schedule`]). `None` runs free on OS threads.
     pub schedule: Option<Schedule>,
@@ -81,6 +86,7 @@ impl Default for Config {
             spin_limit: 100_000,
             start_paused: false,
             log_items: false,
+            log_waits: false,
             schedule: None,
             realtime: false,
             step_limit: 1_000_000,
@@ -666,12 +672,14 @@ impl Core {
         wait.count_waiting(true);
         let mut reg = self.reg();
         reg.set_activity(worker, Activity::Waiting { wait, deadline });
-        let state = public_state(&reg, worker);
-        let name = reg.workers[worker].name.to_string();
-        self.log(EventKind::Blocked {
-            worker: name,
-            state,
-        });
+        if self.config.log_waits {
+            let state = public_state(&reg, worker);
+            let name = reg.workers[worker].name.to_string();
+            self.log(EventKind::Blocked {
+                worker: name,
+                state,
+            });
+        }
         if deadline.is_none() {
             self.check_deadlock(&mut reg);
         }

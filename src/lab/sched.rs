@@ -589,10 +589,17 @@ impl Scheduler {
             Strategy::Random => Strat::Random(fastrand::Rng::with_seed(schedule.seed)),
             Strategy::Pct { depth } => {
                 let mut rng = fastrand::Rng::with_seed(schedule.seed);
-                // Change points among the first steps a lesson takes; a
-                // longer run simply sees no late change.
-                let guess = 2_000;
-                let change_points = (1..depth.max(1)).map(|_| rng.u64(1..=guess)).collect();
+                // PCT wants its change points spread over the run's steps,
+                // but a seeded run must not depend on other runs to learn
+                // its length: each change point is drawn within a horizon
+                // itself drawn between 16 and 4 096 steps, log-uniformly,
+                // so runs of any length get change points inside them.
+                let change_points = (1..depth.max(1))
+                    .map(|_| {
+                        let horizon = 1_u64 << rng.u32(4..=12);
+                        rng.u64(1..=horizon)
+                    })
+                    .collect();
                 Strat::Pct {
                     rng,
                     priorities: Vec::new(),
@@ -819,7 +826,7 @@ impl Scheduler {
                 continue;
             }
             let speed = f64::from_bits(self.speed_bits.load(Ordering::Relaxed)).max(0.01);
-            let left = (until - st.now).as_secs_f64() / speed;
+            let left = until.saturating_sub(st.now).as_secs_f64() / speed;
             let slice = Duration::from_secs_f64(left.min(0.02)).max(Duration::from_micros(50));
             let started = Instant::now();
             st = cv
@@ -897,7 +904,7 @@ impl Scheduler {
                 if st.step >= self.limits.step_limit {
                     return self.end(st, Stuck::Runaway);
                 }
-                match self.choose(st, &candidates) {
+                match Self::choose(st, &candidates) {
                     Pick::Take(choice) => self.grant(st, choice),
                     Pick::Wait => {
                         st.awaiting = true;
@@ -1026,7 +1033,7 @@ impl Scheduler {
         st.workers[w].cv.notify_one();
     }
 
-    fn choose(&self, st: &mut State, candidates: &[Choice]) -> Pick {
+    fn choose(st: &mut State, candidates: &[Choice]) -> Pick {
         let at = st.trace.len();
         if at < st.prefix.len() {
             let recorded = st.prefix[at];

@@ -34,19 +34,19 @@ pub(crate) fn me(core: &Arc<Core>) -> Option<usize> {
     core.scheduled_worker()
 }
 
-/// Hands the turn back wanting `want`; shown as waiting on `wait` (and
-/// logged as blocked) only if the want cannot be picked right now.
+/// Hands the turn back wanting `want`; shown as waiting on `shown_as`
+/// (and logged as blocked) only if the want cannot be picked right now.
 fn turn(
     core: &Core,
     me: usize,
     want: Want,
-    wait: Option<Wait>,
+    shown_as: Option<Wait>,
     deadline: Option<Duration>,
 ) -> Grant {
     let s = sched(core);
-    let blocked = wait.is_some() && s.would_wait(me, &want);
-    if blocked && let Some(wait) = wait {
-        core.begin_wait(me, wait, deadline);
+    let blocked = shown_as.is_some() && s.would_wait(me, &want);
+    if blocked && let Some(shown_as) = shown_as {
+        core.begin_wait(me, shown_as, deadline);
     }
     let grant = s.yield_turn(me, want);
     if blocked {
@@ -271,8 +271,8 @@ pub(crate) fn select(
         deadline,
         poll: None,
     };
-    let wait = (!is_try).then(|| Wait::Select(owned));
-    match turn(core, me, want, wait, deadline) {
+    let shown_as = (!is_try).then_some(Wait::Select(owned));
+    match turn(core, me, want, shown_as, deadline) {
         Grant::Aborted => Selected::Aborted,
         Grant::Run(None) => Selected::TimedOut,
         Grant::Run(Some(arm)) => Selected::Arm(arm, me),
