@@ -294,6 +294,18 @@ impl Recording {
         let last = lines.iter().rposition(|l| !l.trim().is_empty());
         let sealed = last.filter(|&i| lines[i].trim_start().starts_with("checksum"));
         let Some(sealed) = sealed else {
+            // A whole checksum line with more after it was added to, not cut.
+            let whole = |l: &&str| {
+                let words: Vec<&str> = l.split_whitespace().collect();
+                matches!(words[..], ["checksum", CHECKSUM, sum] if sum.len() == 16)
+            };
+            if let Some(at) = lines.iter().rposition(whole) {
+                return Err(error(
+                    Problem::Edited,
+                    Some(at + 2),
+                    "text after the checksum line: the checksum is the file's last line",
+                ));
+            }
             return Err(truncated(lines, last.map_or(0, |i| i + 1)));
         };
         let checksum_ok = checksum_matches(lines, sealed)?;
@@ -366,6 +378,13 @@ fn check_version(lines: &[&str]) -> Result<(), FileError> {
         ));
     };
     let first = first.trim_start_matches('\u{feff}');
+    if lines.len() == 1 && format!("{MAGIC} {FORMAT}").starts_with(first) {
+        return Err(error(
+            Problem::Truncated,
+            Some(1),
+            "the file is cut short on its first line; record it again",
+        ));
+    }
     let Some(version) = first.strip_prefix(MAGIC) else {
         return Err(error(
             Problem::Foreign,
@@ -420,7 +439,7 @@ fn checksum_matches(lines: &[&str], at: usize) -> Result<bool, FileError> {
         }
         _ => false,
     };
-    if partial && words[0] == "checksum" && lines[at + 1..].iter().all(|l| l.trim().is_empty()) {
+    if partial && words[0] == "checksum" {
         return Err(error(
             Problem::Truncated,
             Some(at + 1),
@@ -432,13 +451,6 @@ fn checksum_matches(lines: &[&str], at: usize) -> Result<bool, FileError> {
     };
     if algorithm != CHECKSUM || sum.len() != 16 || !sum.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(bad());
-    }
-    if let Some(after) = lines[at + 1..].iter().position(|l| !l.trim().is_empty()) {
-        return Err(error(
-            Problem::Edited,
-            Some(at + after + 2),
-            "text after the checksum line: the checksum is the file's last line",
-        ));
     }
     Ok(sum.eq_ignore_ascii_case(&checksum_of(lines[..at].iter().copied())))
 }
