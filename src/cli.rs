@@ -1100,7 +1100,7 @@ fn hunt_in(
     out: &mut Out<'_>,
 ) -> ExitCode {
     let per = seeds.end - seeds.start;
-    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let threads = hunt::threads();
     hunt_header(lesson, variant, &knobs, strategies, &seeds, threads, out);
     let started = Instant::now();
     let mut reports: Vec<HuntReport> = Vec::new();
@@ -1235,9 +1235,10 @@ fn hunt_bar(len: u64, label: &str) -> ProgressBar {
 fn print_hunt(report: &HuntReport, out: &mut Out<'_>) {
     say!(
         out,
-        "{}: {} schedules in {:.2}s ({:.0} per second)",
+        "{}: {} schedules ({} different) in {:.2}s ({:.0} per second)",
         strategy_label(report.strategy),
         report.runs(),
+        report.distinct,
         report.elapsed.as_secs_f64(),
         report.per_second()
     );
@@ -1252,20 +1253,25 @@ fn print_hunt(report: &HuntReport, out: &mut Out<'_>) {
         let share = *n as f64 * 100.0 / report.runs().max(1) as f64;
         say!(out, "  {class:<wide$}  {n:>digits$}  ({share:.1}%)");
     }
-    match &report.first_failing {
-        Some(f) => say!(
+    match (&report.first_failing, &report.shortest_failing) {
+        (Some(f), Some(s)) if s.steps < f.steps => say!(
             out,
-            "  first failing: seed {} ({}, {} steps); shortest: seed {} ({} steps)",
+            "  first failing: seed {} ({}, {} steps); shortest: seed {} ({}, {} steps)",
             f.seed,
             f.class,
             f.steps,
-            report.shortest_failing.as_ref().map_or(f.seed, |s| s.seed),
-            report
-                .shortest_failing
-                .as_ref()
-                .map_or(f.steps, |s| s.steps)
+            s.seed,
+            s.class,
+            s.steps
         ),
-        None => say!(out, "  no schedule broke it"),
+        (Some(f), _) => say!(
+            out,
+            "  first failing: seed {} ({}, {} steps), none shorter",
+            f.seed,
+            f.class,
+            f.steps
+        ),
+        (None, _) => say!(out, "  no schedule broke it"),
     }
     say!(out);
 }

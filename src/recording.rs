@@ -9,22 +9,24 @@
 //! ```text
 //! chanlab schedule 1
 //! # a scheduled chanlab run: `chanlab replay <this file>` runs it again, step for step
-//! # workers: 0 main · 1 generate · 2 square#1 · 3 square#2 · 4 filter · 5 sink
-//! lesson 1 pipeline
-//! variant unclosed
-//! knobs items 20 buffer 4 workers 2 seed 1
+//! # workers: 0 main · 1 worker#1 · 2 worker#2 · 3 worker#3 · 4 client
+//! lesson 3 worker-pool
+//! variant join-before-drain
+//! knobs items 24 buffer 4 workers 3 seed 1
 //! strategy random
 //! seed 17
-//! steps 134
+//! steps 38
 //! choices
-//!     1: 0 1 1 1 1 1 0 2 2 1 0 3 3 1 0 0 5 0 4 2
-//!    21: 2 2 1 4 4 5 3 3 3 1 4 3 3 3 1 4 2 2 2 1
+//!     1: 0 1 0 0 0 0 2 3 4 4 2.1 4 4 1.1 3.1 4 4 4 4 3
+//!    21: 3 3.1 4 1 1 1.1 4 2 2 2.1 4 3 3 3.1 4 2 1 3
 //! end
-//! checksum fnv1a64 5c1d0f3b2a9e8d70
+//! checksum fnv1a64 c4328a317fc98edb
 //! ```
 //!
-//! Each choices line starts with the number of its first step, so a line
-//! lost or doubled is found at once. The last line is a checksum over
+//! A step is the worker that went (by spawn number, main is 0) and, for
+//! a select, the arm that completed (`2.1`; `2.t` for its timeout). Each
+//! choices line starts with the number of its first step, so a line lost
+//! or doubled is found at once. The last line is a checksum over
 //! every line above it (line endings aside): a file changed by hand, cut
 //! short or not a schedule at all is refused with the line and what was
 //! wrong, never run half-way. Lines starting with `#` are comments.
@@ -279,6 +281,23 @@ impl Recording {
 
     /// Checks a schedule file's text and reads it: every way it can be
     /// wrong is a [`FileError`] naming the line; nothing here panics.
+    ///
+    /// ```
+    /// use chanlab::recording::{Problem, Recording, seal};
+    ///
+    /// let text = seal(
+    ///     "chanlab schedule 1\nlesson 1 pipeline\nvariant correct\n\
+    ///      knobs items 20 buffer 4 workers 2 seed 1\nstrategy pct depth 3\nseed 7\n\
+    ///      steps 3\nchoices\n    1: 0 1 1.t\nend\n",
+    /// );
+    /// let recording = Recording::parse(&text).unwrap();
+    /// assert_eq!(recording.choices.len(), 3);
+    /// assert_eq!(recording.choices[2].to_string(), "1.t");
+    ///
+    /// let edited = Recording::parse(&text.replace("seed 7", "seed 8")).unwrap_err();
+    /// assert_eq!(edited.problem, Problem::Edited);
+    /// assert!(edited.to_string().contains("the checksum does not match"));
+    /// ```
     pub fn parse(text: &str) -> Result<Self, FileError> {
         let lines: Vec<&str> = text
             .split('\n')
