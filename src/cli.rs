@@ -1130,8 +1130,10 @@ fn hunt_in(
     if broken == 0 {
         let what = if meant_to_hold {
             "it held every time"
+        } else if lesson.hidden(variant, &knobs).is_some() {
+            "these knobs hide the trap, as said above"
         } else {
-            "this trap needs another schedule, more seeds, or other knobs to show"
+            "this trap needs more seeds, another strategy or other knobs to show"
         };
         say!(out, "0 of {total} schedules broke it: {what}.");
     } else {
