@@ -323,6 +323,26 @@ fn bad_input_says_what_would_be_right_and_exits_2() {
         ),
         (&["completions", "tcsh"], "possible values: bash"),
         (&["frobnicate"], "unrecognized subcommand"),
+    ];
+    refused(cases);
+}
+
+/// Each case exits 2 with its message, short and without a clap tip that
+/// then fails.
+fn refused(cases: &[(&[&str], &str)]) {
+    for (args, message) in cases {
+        let (stdout, stderr, code) = text(&chanlab(args));
+        assert_eq!(code, 2, "{args:?}: {stdout}{stderr}");
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+        // No clap tip that then fails, no 309-digit number.
+        assert!(!stderr.contains("'-- "), "{args:?}: {stderr}");
+        assert!(stderr.len() < 400, "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn bad_schedule_input_says_what_would_be_right_and_exits_2() {
+    let cases: &[(&[&str], &str)] = &[
         (
             &["run", "1", "--schedule", "soon", "--headless"],
             "--schedule takes a whole number from 0 to 2^64 - 1 (got `soon`)",
@@ -361,14 +381,7 @@ fn bad_input_says_what_would_be_right_and_exits_2() {
         ),
         (&["replay"], "<FILE>"),
     ];
-    for (args, message) in cases {
-        let (stdout, stderr, code) = text(&chanlab(args));
-        assert_eq!(code, 2, "{args:?}: {stdout}{stderr}");
-        assert!(stderr.contains(message), "{args:?}: {stderr}");
-        // No clap tip that then fails, no 309-digit number.
-        assert!(!stderr.contains("'-- "), "{args:?}: {stderr}");
-        assert!(stderr.len() < 400, "{args:?}: {stderr}");
-    }
+    refused(cases);
 }
 
 #[test]
