@@ -9,14 +9,20 @@
 
 use std::fmt::{self, Write as _};
 use std::io::{self, IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use clap::{Args, CommandFactory, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::lab::{ChannelKind, Config, EventKind, Lab, Report, Snapshot, stage_of};
+use crate::hunt::{self, HuntReport};
+use crate::lab::{
+    ChannelKind, Config, EventKind, Lab, Report, Schedule, Snapshot, Strategy, Trace, stage_of,
+};
 use crate::lessons::{self, Expect, Knobs, Lesson, Outcome, Variant, VariantKind};
+use crate::recording::Recording;
+use crate::tui::Launch;
 
 /// Exit code when the output could not be written (disk full, a closed
 /// file): 74, `EX_IOERR` of BSD's sysexits.h, so a script can tell it from
@@ -47,7 +53,41 @@ pub enum Command {
         lesson: String,
     },
     /// Run a lesson: live in the terminal, or as a plain timeline with --headless.
+    ///
+    /// Free-running, every worker is a real OS thread and the OS picks the
+    /// interleaving (a different one each run). Scheduled (--schedule SEED),
+    /// one worker runs at a time and a strategy seeded with SEED picks the
+    /// next, on virtual time: the same seed gives the same run, event for
+    /// event, and --record saves it for `chanlab replay`.
+    ///
+    /// Exit status with --headless: 0 the run held, 1 it broke (a verdict
+    /// or a broken outcome, or the output was cut short), 2 bad input.
     Run(RunArgs),
+    /// Replay a schedule file (from `run --record`) step for step: live, or
+    /// as a timeline with --headless.
+    ///
+    /// With --headless the timeline is the one `run --schedule` printed,
+    /// and every recorded step is checked to run as recorded.
+    ///
+    /// Exit status with --headless: 0 the run held, 1 it broke (as when it
+    /// was recorded); 2 the file could not be read (missing, cut short,
+    /// edited, foreign, from a newer chanlab, naming a lesson or knobs this
+    /// chanlab does not have) or it does not replay here (the run went
+    /// another way at some step).
+    Replay(ReplayArgs),
+    /// Hunt the schedule that breaks a lesson variant: run it under many
+    /// seeded schedules and count how each ended.
+    ///
+    /// Each schedule is a scheduled, unpaced run (milliseconds each). Prints
+    /// how many runs ended in each way (held, deadlock, leak, order broken,
+    /// items lost, ...), the first failing seed, the shortest failing
+    /// schedule as a table with a column per worker, and the command that
+    /// replays it live.
+    ///
+    /// Exit status: 0 no schedule broke it, 1 some schedule broke it (what
+    /// a trap is expected to show; for the correct variant or a fix, a
+    /// bug), 2 bad input.
+    Hunt(HuntArgs),
     /// Run every trap and its fix: what broke, and how the fix holds.
     Traps {
         /// Only this lesson (number or name); all lessons when omitted.
@@ -68,16 +108,10 @@ pub enum Command {
     Man,
 }
 
-/// Options of `chanlab run`. The knobs are kept as typed and checked
-/// against the lesson's ranges once the lesson is known (see [`knobs_for`]).
-#[derive(Debug, Args)]
-pub struct RunArgs {
-    /// Lesson number (`1`, `01`) or name (`pipeline`).
-    #[arg(allow_negative_numbers = true)]
-    pub lesson: String,
-    /// Run a trap (or a fix) instead of the correct variant; `chanlab traps` lists them.
-    #[arg(long, value_name = "NAME")]
-    pub trap: Option<String>,
+/// The knobs of a lesson run, kept as typed and checked against the
+/// lesson's ranges once the lesson is known (see [`knobs_for`]).
+#[derive(Debug, Clone, Default, Args)]
+pub struct KnobArgs {
     /// How many items flow through (jobs, requests, messages).
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub items: Option<String>,
@@ -87,12 +121,59 @@ pub struct RunArgs {
     /// Workers in the parallel stage (subscribers for broadcast).
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub workers: Option<String>,
-    /// Seed for the simulated work's durations.
+    /// Seed for the simulated work's durations (not a schedule's seed).
     #[arg(long, value_name = "S", allow_negative_numbers = true)]
     pub seed: Option<String>,
+}
+
+/// How a scheduled run picks the next worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StrategyArg {
+    /// Uniformly at random among the workers that can move.
+    Random,
+    /// PCT (probabilistic concurrency testing): random priorities, the
+    /// highest ready worker runs, two random change points (depth 3).
+    Pct,
+}
+
+impl StrategyArg {
+    /// The lab's strategy.
+    #[must_use]
+    pub fn strategy(self) -> Strategy {
+        match self {
+            Self::Random => Strategy::Random,
+            Self::Pct => Schedule::pct(0).strategy,
+        }
+    }
+}
+
+/// Which strategies a hunt explores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HuntStrategy {
+    /// Uniformly random picks.
+    Random,
+    /// PCT with depth 3.
+    Pct,
+    /// N schedules of each.
+    Both,
+}
+
+/// Options of `chanlab run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Lesson number (`1`, `01`) or name (`pipeline`).
+    #[arg(allow_negative_numbers = true)]
+    pub lesson: String,
+    /// Run a trap (or a fix) instead of the correct variant; `chanlab traps` lists them.
+    #[arg(long, value_name = "NAME")]
+    pub trap: Option<String>,
+    /// The lesson's knobs.
+    #[command(flatten)]
+    pub knobs: KnobArgs,
     /// Speed factor for simulated work and timers, 0.1 to 100 (up to 10
     /// live). Default: 1 in the live view, paced to be watched; 10 with
-    /// --headless, where nobody watches the pace.
+    /// --headless, where nobody watches the pace. A scheduled headless run
+    /// is unpaced: its virtual time jumps.
     #[arg(
         long,
         value_name = "X",
@@ -107,6 +188,80 @@ pub struct RunArgs {
     /// is not a terminal, a status line on a terminal's stderr.
     #[arg(long)]
     pub headless: bool,
+    /// Run scheduled: one worker at a time, the next picked by a strategy
+    /// seeded with SEED (0 to 2^64 - 1), on virtual time. The same seed
+    /// gives the same run, event for event; with --headless it is unpaced
+    /// and takes milliseconds.
+    #[arg(
+        long,
+        value_name = "SEED",
+        allow_negative_numbers = true,
+        conflicts_with = "free"
+    )]
+    pub schedule: Option<String>,
+    /// How a scheduled run picks the next worker (default: random).
+    #[arg(long, value_enum, value_name = "STRATEGY", requires = "schedule")]
+    pub strategy: Option<StrategyArg>,
+    /// Write the run's schedule to FILE, for `chanlab replay FILE`.
+    ///
+    /// The file holds the lesson, variant, knobs, strategy, seed and every
+    /// step. Live, the schedule is worked out first by an unpaced headless
+    /// run of the same seed (a seeded run is the same run however it is
+    /// paced), then the live view plays it.
+    #[arg(long, value_name = "FILE", requires = "schedule")]
+    pub record: Option<PathBuf>,
+    /// With --record: write over FILE if it exists.
+    #[arg(long, requires = "record")]
+    pub force: bool,
+    /// Run free: every worker a real OS thread, the interleaving the OS's
+    /// (real parallelism, real timings). What --headless does without
+    /// --schedule; live, it overrides the view's default.
+    #[arg(long)]
+    pub free: bool,
+}
+
+/// Options of `chanlab replay`.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// The schedule file, written by `chanlab run N --schedule SEED --record FILE`.
+    pub file: PathBuf,
+    /// Print the timeline and the verdict instead of the live view, and
+    /// check that every step ran as recorded.
+    #[arg(long)]
+    pub headless: bool,
+    /// Speed factor of the live view, 0.1 to 10 (default 1).
+    #[arg(
+        long,
+        value_name = "X",
+        value_parser = parse_speed,
+        allow_negative_numbers = true
+    )]
+    pub speed: Option<f64>,
+}
+
+/// Options of `chanlab hunt`.
+#[derive(Debug, Args)]
+pub struct HuntArgs {
+    /// Lesson number (`1`, `01`) or name (`pipeline`).
+    #[arg(allow_negative_numbers = true)]
+    pub lesson: String,
+    /// Hunt in a trap (or a fix) instead of the correct variant.
+    #[arg(long, value_name = "NAME")]
+    pub trap: Option<String>,
+    /// The lesson's knobs.
+    #[command(flatten)]
+    pub knobs: KnobArgs,
+    /// Schedules to explore per strategy (seeds 0 to N-1), 1 to 1000000.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value = "1000",
+        allow_negative_numbers = true
+    )]
+    pub schedules: String,
+    /// Which strategies pick the schedules.
+    #[arg(long, value_enum, value_name = "STRATEGY", default_value_t = HuntStrategy::Both)]
+    pub strategy: HuntStrategy,
 }
 
 /// `--headless` plays at this speed unless told: the lessons are paced to
@@ -270,7 +425,7 @@ fn write_failed(e: &io::Error) -> ExitCode {
 // terminal) would wait for it forever.
 fn dispatch(cli: Cli) -> Result<ExitCode, InputError> {
     match cli.command {
-        None => open_workbook(None, None, None, 1.0),
+        None => open_workbook(Launch::default()),
         Some(Command::List) => {
             let mut stdout = io::stdout().lock();
             let mut out = Out::new(&mut stdout);
@@ -285,6 +440,8 @@ fn dispatch(cli: Cli) -> Result<ExitCode, InputError> {
             Ok(out.done(ExitCode::SUCCESS))
         }
         Some(Command::Run(args)) => run(&args),
+        Some(Command::Replay(args)) => replay(&args),
+        Some(Command::Hunt(args)) => hunt_command(&args),
         Some(Command::Traps { lesson }) => {
             let lessons: Vec<&'static Lesson> = match lesson {
                 Some(name) => vec![find_lesson(&name)?],
@@ -467,7 +624,7 @@ where
 }
 
 /// The knobs from the flags, checked against the lesson's ranges.
-pub fn knobs_for(lesson: &Lesson, args: &RunArgs) -> Result<Knobs, InputError> {
+pub fn knobs_for(lesson: &Lesson, args: &KnobArgs) -> Result<Knobs, InputError> {
     let d = lesson.defaults;
     let r = &lesson.ranges;
     Ok(Knobs {
@@ -503,10 +660,52 @@ fn seed(text: Option<&str>, default: u64) -> Result<u64, InputError> {
     })
 }
 
+/// `--schedule` and `hunt --schedules`: a whole number, or what would do.
+fn whole_number(
+    flag: &str,
+    text: &str,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<u64, InputError> {
+    let text = text.trim();
+    let (lo, hi) = (range.start(), range.end());
+    let said = if *hi == u64::MAX {
+        format!("{lo} to 2^64 - 1")
+    } else {
+        format!("{lo} to {hi}")
+    };
+    match text.parse::<u64>() {
+        Ok(n) if range.contains(&n) => Ok(n),
+        Ok(n) => Err(InputError(format!(
+            "--{flag} {n} is out of range: allowed {said}"
+        ))),
+        Err(_) => Err(InputError(format!(
+            "--{flag} takes a whole number from {said} (got `{}`)",
+            echo(text)
+        ))),
+    }
+}
+
 fn run(args: &RunArgs) -> Result<ExitCode, InputError> {
     let lesson = find_lesson(&args.lesson)?;
     let variant = variant_of(lesson, args.trap.as_deref())?;
-    let knobs = knobs_for(lesson, args)?;
+    let knobs = knobs_for(lesson, &args.knobs)?;
+    let schedule = match &args.schedule {
+        Some(text) => {
+            let seed = whole_number("schedule", text, 0..=u64::MAX)?;
+            let strategy = args.strategy.unwrap_or(StrategyArg::Random).strategy();
+            Some(Schedule::new(strategy, seed))
+        }
+        None => None,
+    };
+    if let Some(path) = &args.record
+        && !args.force
+        && path.exists()
+    {
+        return Err(InputError(format!(
+            "`{}` already exists; add --force to write over it, or --record another file",
+            path.display()
+        )));
+    }
     let speed = args
         .speed
         .unwrap_or(if args.headless { HEADLESS_SPEED } else { 1.0 });
@@ -517,56 +716,635 @@ fn run(args: &RunArgs) -> Result<ExitCode, InputError> {
                  add --headless to run at up to 100"
             )));
         }
-        return open_workbook(Some(lesson), Some(variant), Some(knobs), speed);
+        live_view_possible(RUN_HEADLESS)?;
+        if let (Some(path), Some(schedule)) = (&args.record, &schedule) {
+            let recording = record(lesson, variant, knobs, schedule);
+            recording.write(path, args.force).map_err(InputError)?;
+            complain(format_args!(
+                "recorded {} steps to `{}`; `chanlab replay {}` replays them",
+                recording.choices.len(),
+                path.display(),
+                shell_word(&path.display().to_string())
+            ));
+        }
+        return open_workbook(Launch {
+            lesson: Some(lesson),
+            variant: Some(variant),
+            knobs: Some(knobs),
+            speed,
+            schedule,
+            free: args.free,
+        });
     }
-    let config = Config {
-        speed,
-        events: 1 << 16,
-        ..Config::default()
+    let scheduled = schedule.is_some();
+    let config = match schedule {
+        Some(schedule) => scheduled_config(schedule),
+        None => Config {
+            speed,
+            events: 1 << 16,
+            ..Config::default()
+        },
     };
-    // A status line on a terminal's stderr; progress lines on stdout
-    // unless that status line is drawn on the same terminal.
-    let on_terminal = io::stdout().is_terminal();
-    let bar = io::stderr().is_terminal();
-    let progress = Progress {
-        lines: !(on_terminal && bar),
-        bar,
-        every: Duration::from_secs(1),
+    let progress = Progress::for_stdio();
+    let mut stdout = io::stdout().lock();
+    let mut out = Out::new(&mut stdout);
+    let mode = mode_line(&config, None);
+    if scheduled && args.speed.is_some() {
+        // Said, not refused: the same command live does use it.
+        complain(format_args!(
+            "note: --speed paces the live view; a scheduled --headless run is unpaced"
+        ));
+    }
+    let Some(played) = play(lesson, variant, knobs, config, &mode, progress, &mut out) else {
+        return Ok(out.done(ExitCode::from(CUT_SHORT)));
+    };
+    if let Err(why) = trailer(
+        lesson,
+        variant,
+        knobs,
+        &played,
+        args.record.as_deref(),
+        args.force,
+        &mut out,
+    ) {
+        drop(out.finish());
+        return Err(InputError(why));
+    }
+    Ok(out.done(exit_for(played.broken)))
+}
+
+/// After a scheduled headless run: its steps and seed, the commands that
+/// run it again, and the schedule written to `record` if asked (the error
+/// says why it could not be).
+fn trailer(
+    lesson: &'static Lesson,
+    variant: &'static Variant,
+    knobs: Knobs,
+    played: &Played,
+    record: Option<&Path>,
+    force: bool,
+    out: &mut Out<'_>,
+) -> Result<(), String> {
+    let (Some(trace), Some(schedule)) = (&played.report.trace, &played.schedule) else {
+        return Ok(());
+    };
+    let (strategy, seed) = (schedule.strategy, schedule.seed);
+    let command = run_command(lesson, variant, &knobs, strategy, seed);
+    say!(out);
+    say!(
+        out,
+        "schedule: {} steps, {}",
+        trace.choices.len(),
+        schedule.describe()
+    );
+    if let Some(command) = &command {
+        say!(out, "  watch it live:   {command}");
+        say!(out, "  print it again:  {command} --headless");
+    }
+    match record {
+        Some(path) => {
+            let recording = Recording {
+                lesson,
+                variant,
+                knobs,
+                strategy,
+                seed,
+                choices: trace.choices.clone(),
+                names: worker_names(&played.report),
+            };
+            recording.write(path, force)?;
+            let file = shell_word(&path.display().to_string());
+            say!(
+                out,
+                "  recorded to {file}: `chanlab replay {file}` replays it (add --headless for this timeline)"
+            );
+        }
+        None => {
+            if let Some(command) = &command {
+                say!(out, "  save it:         {command} --record FILE");
+            }
+        }
+    }
+    Ok(())
+}
+
+fn exit_for(broken: bool) -> ExitCode {
+    if broken {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// A scheduled run as the headless view, `replay` and `--record` run it:
+/// unpaced (virtual time jumps), every item that moves in the timeline
+/// (the interleaving is the point of a scheduled run), with room for
+/// every event of a long run.
+fn scheduled_config(schedule: Schedule) -> Config {
+    Config {
+        schedule: Some(schedule),
+        realtime: false,
+        log_items: true,
+        events: SCHEDULED_EVENTS,
+        ..Config::default()
+    }
+}
+
+/// Events a scheduled headless run keeps: it prints them once the run is
+/// over (so the timeline does not depend on how fast it was read), and
+/// a lesson's busiest run needs about 40 000.
+const SCHEDULED_EVENTS: usize = 1 << 18;
+
+/// The schedule of a seeded run, for `--record` of a live run. A seeded
+/// schedule is deterministic, so an unpaced headless run of the same
+/// lesson, variant, knobs and seed makes the same picks the live view will.
+fn record(
+    lesson: &'static Lesson,
+    variant: &'static Variant,
+    knobs: Knobs,
+    schedule: &Schedule,
+) -> Recording {
+    // The very configuration of `run --schedule --headless`, so the two
+    // record the same picks without having to trust that logging is inert.
+    let report = lesson.run(variant, knobs, scheduled_config(schedule.clone()));
+    Recording {
+        lesson,
+        variant,
+        knobs,
+        strategy: schedule.strategy,
+        seed: schedule.seed,
+        choices: report
+            .trace
+            .as_ref()
+            .map(|t| t.choices.clone())
+            .unwrap_or_default(),
+        names: worker_names(&report),
+    }
+}
+
+fn worker_names(report: &Report<Outcome>) -> Vec<String> {
+    report
+        .snapshot
+        .workers
+        .iter()
+        .map(|w| w.name.clone())
+        .collect()
+}
+
+/// `s` as one word for a POSIX shell: as it is when that is safe, else in
+/// single quotes.
+fn shell_word(s: &str) -> String {
+    let safe = !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_-./+=:,@%".contains(&b));
+    if safe {
+        s.to_owned()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+/// The `chanlab run` command that runs this schedule again, when the flags
+/// can say it (`None` for a PCT depth other than the flag's, or a manual
+/// schedule).
+fn run_command(
+    lesson: &Lesson,
+    variant: &Variant,
+    knobs: &Knobs,
+    strategy: Strategy,
+    seed: u64,
+) -> Option<String> {
+    let mut s = format!("chanlab run {}", lesson.number);
+    if variant.kind != VariantKind::Correct {
+        let _ = write!(s, " --trap {}", variant.name);
+    }
+    let d = lesson.defaults;
+    if knobs.items != d.items {
+        let _ = write!(s, " --items {}", knobs.items);
+    }
+    if knobs.buffer != d.buffer {
+        let _ = write!(s, " --buffer {}", knobs.buffer);
+    }
+    if knobs.workers != d.workers {
+        let _ = write!(s, " --workers {}", knobs.workers);
+    }
+    if knobs.seed != d.seed {
+        let _ = write!(s, " --seed {}", knobs.seed);
+    }
+    let _ = write!(s, " --schedule {seed}");
+    match strategy {
+        Strategy::Random => {}
+        pct if pct == StrategyArg::Pct.strategy() => s.push_str(" --strategy pct"),
+        _ => return None,
+    }
+    Some(s)
+}
+
+/// The line that says how a headless run runs.
+fn mode_line(config: &Config, replaying: Option<(&Path, usize)>) -> String {
+    match (&config.schedule, replaying) {
+        (None, _) => format!(
+            "mode: free-running OS threads (the OS picks the interleaving), speed {}x",
+            config.speed
+        ),
+        (Some(s), None) => format!(
+            "mode: scheduled, {} (one worker at a time, on virtual time, unpaced)",
+            s.describe()
+        ),
+        (Some(s), Some((path, steps))) => format!(
+            "mode: scheduled, {}, replaying the {steps} steps recorded in {}",
+            Schedule::new(s.strategy, s.seed).describe(),
+            shell_word(&path.display().to_string())
+        ),
+    }
+}
+
+fn replay(args: &ReplayArgs) -> Result<ExitCode, InputError> {
+    let shown = shell_word(&args.file.display().to_string());
+    let recording = Recording::read(&args.file)
+        .map_err(|e| InputError(format!("cannot replay {shown}: {e}")))?;
+    let (lesson, variant, knobs) = (recording.lesson, recording.variant, recording.knobs);
+    if !args.headless {
+        let speed = args.speed.unwrap_or(1.0);
+        if speed > LIVE_MAX_SPEED {
+            return Err(InputError(format!(
+                "--speed {speed} is faster than the live view plays (0.1 to {LIVE_MAX_SPEED})"
+            )));
+        }
+        live_view_possible(&format!(
+            "use `chanlab replay {shown} --headless` for its timeline"
+        ))?;
+        return open_workbook(Launch {
+            lesson: Some(lesson),
+            variant: Some(variant),
+            knobs: Some(knobs),
+            speed,
+            schedule: Some(recording.schedule()),
+            free: false,
+        });
+    }
+    let mut schedule = recording.schedule();
+    if schedule.strategy == Strategy::Manual {
+        // Headless, nobody can pick: a step past the recorded ones (which
+        // the check below calls a divergence) goes to a random pick.
+        schedule.strategy = Strategy::Random;
+    }
+    let config = scheduled_config(schedule);
+    let mode = mode_line(&config, Some((&args.file, recording.choices.len())));
+    let progress = Progress::for_stdio();
+    let mut stdout = io::stdout().lock();
+    let mut out = Out::new(&mut stdout);
+    let Some(played) = play(lesson, variant, knobs, config, &mode, progress, &mut out) else {
+        return Ok(out.done(ExitCode::from(CUT_SHORT)));
+    };
+    let trace = played.report.trace.clone().unwrap_or_default();
+    say!(out);
+    match divergence(&recording.choices, &trace) {
+        None => {
+            say!(
+                out,
+                "replay: all {} steps ran as recorded in {shown} ({})",
+                recording.choices.len(),
+                Schedule::new(recording.strategy, recording.seed).describe()
+            );
+            say!(out, "  watch it live:   chanlab replay {shown}");
+            say!(out, "  print it again:  chanlab replay {shown} --headless");
+            Ok(out.done(exit_for(played.broken)))
+        }
+        Some(why) => {
+            say!(out, "replay: {shown} does not replay here: {why}");
+            let code = out.done(ExitCode::from(2));
+            complain(format_args!(
+                "error: {shown} does not replay on this chanlab: {why}; it was recorded by a \
+                 chanlab whose lesson runs differently — record it again"
+            ));
+            Ok(code)
+        }
+    }
+}
+
+/// Where a replay's run left the recorded choices, if it did.
+fn divergence(recorded: &[crate::lab::Choice], trace: &Trace) -> Option<String> {
+    if let Some(why) = &trace.diverged {
+        return Some(why.clone());
+    }
+    let ran = &trace.choices;
+    if let Some(k) = recorded.iter().zip(ran).position(|(a, b)| a != b) {
+        return Some(format!(
+            "at step {}: the file says {}, the run took {}",
+            k + 1,
+            recorded[k],
+            ran[k]
+        ));
+    }
+    match ran.len().cmp(&recorded.len()) {
+        std::cmp::Ordering::Less => Some(format!(
+            "the run ended after {} steps, but the file has {}",
+            ran.len(),
+            recorded.len()
+        )),
+        std::cmp::Ordering::Greater => Some(format!(
+            "the run went on past the {} recorded steps (to {})",
+            recorded.len(),
+            ran.len()
+        )),
+        std::cmp::Ordering::Equal => None,
+    }
+}
+
+/// The most schedules one hunt explores per strategy.
+const MAX_SCHEDULES: u64 = 1_000_000;
+
+/// The width a step table is fitted to when stdout is not a terminal.
+const TABLE_WIDTH: usize = 100;
+
+fn hunt_command(args: &HuntArgs) -> Result<ExitCode, InputError> {
+    let lesson = find_lesson(&args.lesson)?;
+    let variant = variant_of(lesson, args.trap.as_deref())?;
+    let knobs = knobs_for(lesson, &args.knobs)?;
+    let n = whole_number("schedules", &args.schedules, 1..=MAX_SCHEDULES)?;
+    let pct = StrategyArg::Pct.strategy();
+    let strategies = match args.strategy {
+        HuntStrategy::Random => vec![Strategy::Random],
+        HuntStrategy::Pct => vec![pct],
+        HuntStrategy::Both => vec![Strategy::Random, pct],
+    };
+    let width = if io::stdout().is_terminal() {
+        crossterm::terminal::size().map_or(TABLE_WIDTH, |(w, _)| usize::from(w))
+    } else {
+        TABLE_WIDTH
     };
     let mut stdout = io::stdout().lock();
     let mut out = Out::new(&mut stdout);
-    let code = headless(lesson, variant, knobs, config, progress, &mut out);
+    let code = hunt_in(lesson, variant, knobs, &strategies, 0..n, width, &mut out);
     Ok(out.done(code))
 }
 
-fn open_workbook(
-    lesson: Option<&'static Lesson>,
-    variant: Option<&'static Variant>,
-    knobs: Option<Knobs>,
-    speed: f64,
-) -> Result<ExitCode, InputError> {
+/// `strategy` in the hunt's words: `random`, `pct` (depth 3).
+fn strategy_label(strategy: Strategy) -> String {
+    match strategy {
+        Strategy::Pct { depth } => format!("pct depth {depth}"),
+        other => other.name().to_owned(),
+    }
+}
+
+/// Runs the hunt and prints what it found; exit 1 when some schedule
+/// broke the variant, 0 when none did (or 1 when the output was cut short).
+fn hunt_in(
+    lesson: &'static Lesson,
+    variant: &'static Variant,
+    knobs: Knobs,
+    strategies: &[Strategy],
+    seeds: std::ops::Range<u64>,
+    width: usize,
+    out: &mut Out<'_>,
+) -> ExitCode {
+    let per = seeds.end - seeds.start;
+    let threads = hunt::threads();
+    hunt_header(lesson, variant, &knobs, strategies, &seeds, threads, out);
+    let started = Instant::now();
+    let mut reports: Vec<HuntReport> = Vec::new();
+    for &strategy in strategies {
+        if out.failed() {
+            return ExitCode::from(CUT_SHORT);
+        }
+        let bar = hunt_bar(per, &strategy_label(strategy));
+        out.bar = Some(bar.clone());
+        let report = hunt::explore_with(
+            lesson,
+            variant,
+            knobs,
+            strategy,
+            seeds.clone(),
+            threads,
+            &|done| bar.set_position(done),
+        );
+        out.bar = None;
+        bar.finish_and_clear();
+        print_hunt(&report, out);
+        reports.push(report);
+    }
+    let total: u64 = reports.iter().map(HuntReport::runs).sum();
+    let broken: u64 = reports.iter().map(|r| r.broken).sum();
+    let meant_to_hold = variant.kind != VariantKind::Trap;
+    if broken == 0 {
+        let what = if meant_to_hold {
+            "it held every time"
+        } else if lesson.hidden(variant, &knobs).is_some() {
+            "these knobs hide the trap, as said above"
+        } else {
+            "this trap needs more seeds, another strategy or other knobs to show"
+        };
+        say!(out, "0 of {total} schedules broke it: {what}.");
+    } else {
+        let each: Vec<String> = reports
+            .iter()
+            .map(|r| format!("{} of {} {}", r.broken, r.runs(), r.strategy.name()))
+            .collect();
+        let bug = if meant_to_hold {
+            format!(
+                " — the {} is meant to hold: that is a bug",
+                variant.kind.label()
+            )
+        } else {
+            String::new()
+        };
+        say!(
+            out,
+            "{broken} of {total} schedules broke it ({}){bug}.",
+            each.join(", ")
+        );
+        let shortest = reports
+            .iter()
+            .filter_map(|r| r.shortest_failing.as_ref().map(|f| (r.strategy, f)))
+            .min_by_key(|(_, f)| f.steps);
+        if let Some((strategy, found)) = shortest {
+            print_shortest(lesson, variant, knobs, strategy, found, width, out);
+        }
+    }
+    let wall = started.elapsed();
+    say!(
+        out,
+        "total: {total} schedules in {:.2}s ({:.0} per second)",
+        wall.as_secs_f64(),
+        total as f64 / wall.as_secs_f64().max(1e-9)
+    );
+    if out.failed() {
+        ExitCode::from(CUT_SHORT)
+    } else {
+        exit_for(broken > 0)
+    }
+}
+
+/// What a hunt is about to do.
+fn hunt_header(
+    lesson: &Lesson,
+    variant: &Variant,
+    knobs: &Knobs,
+    strategies: &[Strategy],
+    seeds: &std::ops::Range<u64>,
+    threads: usize,
+    out: &mut Out<'_>,
+) {
+    let per = seeds.end - seeds.start;
+    say!(
+        out,
+        "hunt: lesson {} — {} ({}): {}",
+        lesson.label(),
+        variant.name,
+        variant.kind.label(),
+        variant.summary
+    );
+    say!(
+        out,
+        "knobs: items {}, buffer {}, workers {}, seed {}",
+        knobs.items,
+        knobs.buffer,
+        knobs.workers,
+        knobs.seed
+    );
+    if let Some(why) = lesson.hidden(variant, knobs) {
+        say!(out, "{why}");
+    }
+    let names: Vec<String> = strategies.iter().map(|s| strategy_label(*s)).collect();
+    say!(
+        out,
+        "exploring {per} scheduled run{} per strategy ({}), seeds {} to {}, unpaced, {threads} at a time",
+        if per == 1 { "" } else { "s" },
+        names.join(" and "),
+        seeds.start,
+        seeds.end - 1
+    );
+    say!(out);
+}
+
+/// A progress bar for one strategy's hunt, on a terminal's stderr (hidden
+/// otherwise): the runs are many and short, so it is set, never ticked by
+/// a thread of its own.
+fn hunt_bar(len: u64, label: &str) -> ProgressBar {
+    if !io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template("{msg} {wide_bar} {pos}/{len} {per_sec}") {
+        bar.set_style(style);
+    }
+    bar.set_message(label.to_owned());
+    bar
+}
+
+/// One strategy's counts: each way the runs ended, and the first failing seed.
+fn print_hunt(report: &HuntReport, out: &mut Out<'_>) {
+    say!(
+        out,
+        "{}: {} schedules ({} different) in {:.2}s ({:.0} per second)",
+        strategy_label(report.strategy),
+        report.runs(),
+        report.distinct,
+        report.elapsed.as_secs_f64(),
+        report.per_second()
+    );
+    let wide = report
+        .classes
+        .iter()
+        .map(|(c, _)| c.chars().count())
+        .max()
+        .unwrap_or(0);
+    let digits = report.runs().to_string().len();
+    for (class, n) in &report.classes {
+        let share = *n as f64 * 100.0 / report.runs().max(1) as f64;
+        say!(out, "  {class:<wide$}  {n:>digits$}  ({share:.1}%)");
+    }
+    match (&report.first_failing, &report.shortest_failing) {
+        (Some(f), Some(s)) if s.steps < f.steps => say!(
+            out,
+            "  first failing: seed {} ({}, {} steps); shortest: seed {} ({}, {} steps)",
+            f.seed,
+            f.class,
+            f.steps,
+            s.seed,
+            s.class,
+            s.steps
+        ),
+        (Some(f), _) => say!(
+            out,
+            "  first failing: seed {} ({}, {} steps), none shorter",
+            f.seed,
+            f.class,
+            f.steps
+        ),
+        (None, _) => say!(out, "  no schedule broke it"),
+    }
+    say!(out);
+}
+
+/// The shortest failing schedule: run again with its steps in words, as a
+/// table, with what broke and the commands that replay it.
+fn print_shortest(
+    lesson: &'static Lesson,
+    variant: &'static Variant,
+    knobs: Knobs,
+    strategy: Strategy,
+    found: &hunt::Found,
+    width: usize,
+    out: &mut Out<'_>,
+) {
+    let (report, trace, names) = hunt::describe(lesson, variant, knobs, strategy, found.seed);
+    say!(
+        out,
+        "shortest failing schedule: {} seed {}, {} steps, {}:",
+        strategy.name(),
+        found.seed,
+        found.steps,
+        found.class
+    );
+    say!(out);
+    out.bytes(hunt::step_table(&trace, &names, width).as_bytes());
+    say!(out);
+    let again = hunt::classify(&report);
+    if again != found.class || trace.choices.len() != found.steps {
+        say!(
+            out,
+            "note: run again, this schedule ended otherwise ({again}, {} steps): \
+             the run is not deterministic, which is a bug in chanlab",
+            trace.choices.len()
+        );
+    }
+    summarize(&report, lesson.hidden(variant, &knobs).as_deref(), out);
+    say!(out);
+    if let Some(command) = run_command(lesson, variant, &knobs, strategy, found.seed) {
+        say!(out, "watch it live:   {command}");
+        say!(out, "as a timeline:   {command} --headless");
+        say!(out, "save it:         {command} --record FILE");
+        say!(out);
+    }
+}
+
+/// What to run instead of the live view without a terminal.
+const RUN_HEADLESS: &str = "use `chanlab run N --headless` for a plain timeline, or `chanlab list`";
+
+/// The live view needs a terminal: say so before anything is done, with
+/// `instead`, what to run without one.
+fn live_view_possible(instead: &str) -> Result<(), InputError> {
     if !io::stdout().is_terminal() || !io::stdin().is_terminal() {
-        return Err(InputError(
-            "the live view needs a terminal, and this is not one; \
-             use `chanlab run N --headless` for a plain timeline, or `chanlab list`"
-                .to_owned(),
-        ));
+        return Err(InputError(format!(
+            "the live view needs a terminal, and this is not one; {instead}"
+        )));
     }
     if let Some(why) = crate::tui::terminal_refusal(std::env::var_os("TERM").as_deref()) {
         return Err(InputError(why));
     }
-    crate::tui::run(crate::tui::Launch {
-        lesson,
-        variant,
-        knobs,
-        speed,
-        ..crate::tui::Launch::default()
-    })
-    .map(|exit| ExitCode::from(exit.code()))
-    .or_else(|e| {
-        eprintln!("error: the live view failed: {e}");
-        Ok(ExitCode::from(1))
-    })
+    Ok(())
+}
+
+fn open_workbook(launch: Launch) -> Result<ExitCode, InputError> {
+    live_view_possible(RUN_HEADLESS)?;
+    crate::tui::run(launch)
+        .map(|exit| ExitCode::from(exit.code()))
+        .or_else(|e| {
+            complain(format_args!("error: the live view failed: {e}"));
+            Ok(ExitCode::from(1))
+        })
 }
 
 /// Events worth a line in the timeline (a blocked send on a full buffer is
@@ -585,6 +1363,21 @@ pub struct Progress {
     pub bar: bool,
     /// The least wall time between two progress lines.
     pub every: Duration,
+}
+
+impl Progress {
+    /// A status line on a terminal's stderr; progress lines on stdout
+    /// unless that status line is drawn on the same terminal.
+    #[must_use]
+    pub fn for_stdio() -> Self {
+        let on_terminal = io::stdout().is_terminal();
+        let bar = io::stderr().is_terminal();
+        Self {
+            lines: !(on_terminal && bar),
+            bar,
+            every: Duration::from_secs(1),
+        }
+    }
 }
 
 /// How often the status line is given new numbers.
@@ -675,6 +1468,9 @@ const CUT_SHORT: u8 = 1;
 /// exit 0 when the run is clean, 1 when it broke. When the output cannot
 /// be written (a closed pipe, a full disk) the run is stopped at once and
 /// the exit code is 1: it was not shown to be clean.
+///
+/// With `config.schedule` the run is scheduled, and the output ends with
+/// its step count and the commands that run it again.
 pub fn headless(
     lesson: &'static Lesson,
     variant: &'static Variant,
@@ -683,6 +1479,33 @@ pub fn headless(
     progress: Progress,
     out: &mut Out<'_>,
 ) -> ExitCode {
+    let mode = mode_line(&config, None);
+    let Some(played) = play(lesson, variant, knobs, config, &mode, progress, out) else {
+        return ExitCode::from(CUT_SHORT);
+    };
+    // Nothing to record, so nothing can fail here.
+    let _ = trailer(lesson, variant, knobs, &played, None, false, out);
+    exit_for(played.broken)
+}
+
+/// A finished headless run.
+struct Played {
+    report: Report<Outcome>,
+    /// The schedule it ran (`None`: free-running).
+    schedule: Option<Schedule>,
+    broken: bool,
+}
+
+/// The lines a headless run starts with: the variant, the knobs, the
+/// mode, why the knobs hide the trap (returned, for the summary).
+fn header(
+    lesson: &Lesson,
+    variant: &Variant,
+    knobs: &Knobs,
+    config: &Config,
+    mode: &str,
+    out: &mut Out<'_>,
+) -> Option<String> {
     say!(
         out,
         "lesson {} — {} ({}): {}",
@@ -691,22 +1514,50 @@ pub fn headless(
         variant.kind.label(),
         variant.summary
     );
+    // A scheduled headless run is unpaced: a speed would mean nothing.
+    let speed = if config.schedule.is_some() {
+        String::new()
+    } else {
+        format!(", speed {}x", config.speed)
+    };
     say!(
         out,
-        "knobs: items {}, buffer {}, workers {}, seed {}, speed {}x",
+        "knobs: items {}, buffer {}, workers {}, seed {}{speed}",
         knobs.items,
         knobs.buffer,
         knobs.workers,
-        knobs.seed,
-        config.speed
+        knobs.seed
     );
-    let hidden = lesson.hidden(variant, &knobs);
+    say!(out, "{mode}");
+    let hidden = lesson.hidden(variant, knobs);
     if let Some(why) = &hidden {
         say!(out, "{why}");
     }
     say!(out);
+    hidden
+}
+
+/// Prints the header (with `mode`), runs, prints the timeline and the
+/// verdict. `None` when the output could not be written (the run is
+/// stopped then).
+///
+/// A free run's timeline is printed as it happens, with progress lines. A
+/// scheduled run's is printed once it is over: it takes milliseconds, and
+/// so its timeline cannot depend on how fast the output was read.
+fn play(
+    lesson: &'static Lesson,
+    variant: &'static Variant,
+    knobs: Knobs,
+    config: Config,
+    mode: &str,
+    progress: Progress,
+    out: &mut Out<'_>,
+) -> Option<Played> {
+    let schedule = config.schedule.clone();
+    let scheduled = schedule.is_some();
+    let hidden = header(lesson, variant, &knobs, &config, mode, out);
     if out.failed() {
-        return ExitCode::from(CUT_SHORT);
+        return None;
     }
     let status = StatusLine::new(progress.bar);
     if progress.bar {
@@ -718,9 +1569,11 @@ pub fn headless(
     let run = lesson.start(variant, knobs, config);
     let mut timeline = Timeline::default();
     while !run.is_finished() {
-        timeline.print(out, run.lab());
+        if !scheduled {
+            timeline.print(out, run.lab());
+        }
         let now = Instant::now();
-        let line_due = progress.lines && now >= next_line;
+        let line_due = progress.lines && !scheduled && now >= next_line;
         let bar_due = progress.bar && now >= next_bar;
         if line_due || bar_due {
             let snap = run.lab().snapshot();
@@ -734,7 +1587,11 @@ pub fn headless(
                 next_line = taken + progress.every;
             }
             if bar_due {
-                status.0.set_message(format!("{at:.1}s  {counts}"));
+                let step = snap
+                    .schedule
+                    .as_ref()
+                    .map_or(String::new(), |s| format!("step {}  ", s.step));
+                status.0.set_message(format!("{step}{at:.1}s  {counts}"));
                 next_bar = taken + BAR_EVERY;
             }
         }
@@ -745,9 +1602,13 @@ pub fn headless(
             out.bar = None;
             drop(status);
             let _ = run.stop();
-            return ExitCode::from(CUT_SHORT);
+            return None;
         }
-        std::thread::sleep(Duration::from_millis(20));
+        std::thread::sleep(if scheduled {
+            Duration::from_millis(2)
+        } else {
+            Duration::from_millis(20)
+        });
     }
     let wall = started.elapsed();
     let lab = run.lab().clone();
@@ -755,7 +1616,16 @@ pub fn headless(
     timeline.print(out, &lab);
     out.bar = None;
     drop(status);
-    if timeline.cleanup > 0 {
+    if timeline.cleanup > 0 && scheduled {
+        // The teardown runs free (the schedule ended at the verdict), so
+        // how many events it makes is the OS's to decide: not counted here,
+        // or the same schedule would not print the same timeline.
+        say!(
+            out,
+            "          … then the lab's cleanup: the run was aborted; its teardown \
+             (workers woken, channels closed by the abort) runs free and is not shown"
+        );
+    } else if timeline.cleanup > 0 {
         say!(
             out,
             "          … then the lab's cleanup: the run was aborted, {} teardown \
@@ -764,18 +1634,32 @@ pub fn headless(
         );
     }
     say!(out);
+    let virtual_ = if scheduled { " (virtual)" } else { "" };
     say!(
         out,
-        "through the channels (sent/received): {}; {:.1}s of lesson time in {:.1}s",
+        "through the channels (sent/received): {}; {:.1}s of lesson time{virtual_} in {}",
         through(&report.snapshot),
         report.snapshot.elapsed.as_secs_f64(),
-        wall.as_secs_f64()
+        wall_words(wall)
     );
     let broken = summarize(&report, hidden.as_deref(), out);
-    if broken {
-        ExitCode::from(1)
+    if out.failed() {
+        return None;
+    }
+    Some(Played {
+        report,
+        schedule,
+        broken,
+    })
+}
+
+/// Wall time as the summary says it: `0.4s`, or `12 ms` for the
+/// milliseconds a scheduled run takes.
+fn wall_words(wall: Duration) -> String {
+    if wall < Duration::from_millis(100) {
+        format!("{} ms", wall.as_millis().max(1))
     } else {
-        ExitCode::SUCCESS
+        format!("{:.1}s", wall.as_secs_f64())
     }
 }
 

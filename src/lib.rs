@@ -5,9 +5,11 @@
 #![forbid(unsafe_code)]
 
 pub mod cli;
+pub mod hunt;
 pub mod lab;
 
 #[path = "../lessons/mod.rs"]
 pub mod lessons;
 
+pub mod recording;
 pub mod tui;

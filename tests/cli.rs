@@ -94,6 +94,109 @@ fn a_clean_headless_run_exits_0() {
 }
 
 #[test]
+fn a_headless_run_says_its_mode_at_the_top() {
+    let (stdout, _, code) = text(&chanlab(&["run", "1", "--headless", "--speed", "50"]));
+    assert_eq!(code, 0, "{stdout}");
+    let third = stdout.lines().nth(2).unwrap_or_default();
+    assert_eq!(
+        third,
+        "mode: free-running OS threads (the OS picks the interleaving), speed 50x"
+    );
+    assert!(!stdout.contains("schedule:"), "{stdout}");
+}
+
+/// A scheduled run's output without its one line that changes from run to
+/// run: the wall time it took.
+fn without_wall_time(stdout: &str) -> String {
+    let lines: Vec<&str> = stdout
+        .lines()
+        .filter(|l| !l.starts_with("through the channels"))
+        .collect();
+    lines.join("\n")
+}
+
+#[test]
+fn a_scheduled_headless_run_is_the_same_every_time_and_says_how_to_see_it_again() {
+    let args = [
+        "run",
+        "pipeline",
+        "--trap",
+        "unclosed",
+        "--items",
+        "8",
+        "--schedule",
+        "17",
+        "--headless",
+    ];
+    let (stdout, stderr, code) = text(&chanlab(&args));
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines[1], "knobs: items 8, buffer 4, workers 2, seed 1",
+        "no speed: the run is unpaced"
+    );
+    assert_eq!(
+        lines[2],
+        "mode: scheduled, random seed 17 (one worker at a time, on virtual time, unpaced)"
+    );
+    // Every item in the timeline; the teardown after the verdict not counted.
+    assert!(
+        stdout.contains("s  generate sent item 1 on `numbers`\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "its teardown (workers woken, channels closed by the abort) runs free and is not shown"
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.contains("of lesson time (virtual) in "), "{stdout}");
+    assert!(
+        stdout.contains("\nverdict: deadlock: all workers are asleep\n"),
+        "{stdout}"
+    );
+    let tail: Vec<&str> = lines[lines.len() - 4..].to_vec();
+    assert!(
+        tail[0].starts_with("schedule: ") && tail[0].ends_with(" steps, random seed 17"),
+        "{stdout}"
+    );
+    let command = "chanlab run 1 --trap unclosed --items 8 --schedule 17";
+    assert_eq!(tail[1], format!("  watch it live:   {command}"));
+    assert_eq!(tail[2], format!("  print it again:  {command} --headless"));
+    assert_eq!(
+        tail[3],
+        format!("  save it:         {command} --record FILE")
+    );
+    // The command it prints gives the same run.
+    let again: Vec<&str> = tail[2]
+        .strip_prefix("  print it again:  chanlab ")
+        .expect("a command")
+        .split(' ')
+        .collect();
+    let (second, _, code) = text(&chanlab(&again));
+    assert_eq!(code, 1);
+    assert_eq!(without_wall_time(&second), without_wall_time(&stdout));
+}
+
+#[test]
+fn a_scheduled_run_with_a_speed_says_the_speed_is_not_used() {
+    let (stdout, stderr, code) = text(&chanlab(&[
+        "run",
+        "1",
+        "--schedule",
+        "2",
+        "--headless",
+        "--speed",
+        "5",
+    ]));
+    assert_eq!(code, 0, "{stdout}");
+    assert_eq!(
+        stderr,
+        "note: --speed paces the live view; a scheduled --headless run is unpaced\n"
+    );
+}
+
+#[test]
 fn the_unclosed_trap_exits_1_with_the_dump() {
     let (stdout, _, code) = text(&chanlab(&[
         "run",
@@ -221,6 +324,12 @@ fn bad_input_says_what_would_be_right_and_exits_2() {
         (&["completions", "tcsh"], "possible values: bash"),
         (&["frobnicate"], "unrecognized subcommand"),
     ];
+    refused(cases);
+}
+
+/// Each case exits 2 with its message, short and without a clap tip that
+/// then fails.
+fn refused(cases: &[(&[&str], &str)]) {
     for (args, message) in cases {
         let (stdout, stderr, code) = text(&chanlab(args));
         assert_eq!(code, 2, "{args:?}: {stdout}{stderr}");
@@ -229,6 +338,50 @@ fn bad_input_says_what_would_be_right_and_exits_2() {
         assert!(!stderr.contains("'-- "), "{args:?}: {stderr}");
         assert!(stderr.len() < 400, "{args:?}: {stderr}");
     }
+}
+
+#[test]
+fn bad_schedule_input_says_what_would_be_right_and_exits_2() {
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["run", "1", "--schedule", "soon", "--headless"],
+            "--schedule takes a whole number from 0 to 2^64 - 1 (got `soon`)",
+        ),
+        (
+            &["run", "1", "--schedule", "-3", "--headless"],
+            "--schedule takes a whole number from 0 to 2^64 - 1 (got `-3`)",
+        ),
+        (
+            &[
+                "run",
+                "1",
+                "--schedule",
+                "1",
+                "--strategy",
+                "dfs",
+                "--headless",
+            ],
+            "[possible values: random, pct]",
+        ),
+        (
+            &["run", "1", "--strategy", "pct", "--headless"],
+            "the following required arguments were not provided:\n  --schedule <SEED>",
+        ),
+        (
+            &["run", "1", "--record", "x.chanlab", "--headless"],
+            "--schedule <SEED>",
+        ),
+        (
+            &["run", "1", "--schedule", "1", "--free"],
+            "'--schedule <SEED>' cannot be used with '--free'",
+        ),
+        (
+            &["replay", "no-such.chanlab", "--headless"],
+            "cannot replay no-such.chanlab: cannot read it: there is no such file",
+        ),
+        (&["replay"], "<FILE>"),
+    ];
+    refused(cases);
 }
 
 #[test]
@@ -335,6 +488,16 @@ fn completions_for_each_shell() {
         assert!(stdout.contains("chanlab"), "{shell}: {stdout}");
         assert!(stdout.contains("traps"), "{shell}: {stdout}");
         assert!(stdout.contains("completions"), "{shell}: {stdout}");
+        for new in [
+            "replay",
+            "hunt",
+            "schedule",
+            "strategy",
+            "record",
+            "schedules",
+        ] {
+            assert!(stdout.contains(new), "{shell}: {new}");
+        }
     }
 }
 
@@ -345,15 +508,57 @@ fn man_prints_a_roff_page() {
     assert!(stdout.contains("\n.TH chanlab 1"), "{stdout}");
     assert!(stdout.contains("\n.SH NAME\nchanlab \\- "), "{stdout}");
     assert!(stdout.contains("traps"), "{stdout}");
+    assert!(stdout.contains("chanlab\\-replay(1)"), "{stdout}");
+    assert!(stdout.contains("chanlab\\-hunt(1)"), "{stdout}");
 }
 
 #[test]
 fn without_a_terminal_the_live_view_points_to_headless() {
-    for args in [&[][..], &["run", "1"][..]] {
+    let schedule = std::env::temp_dir().join(format!("chanlab-cli-{}.chanlab", std::process::id()));
+    let file = schedule.to_str().expect("a UTF-8 temp path");
+    let (_, _, code) = text(&chanlab(&[
+        "run",
+        "1",
+        "--schedule",
+        "4",
+        "--headless",
+        "--record",
+        file,
+        "--force",
+    ]));
+    assert_eq!(code, 0);
+    let cases: [&[&str]; 5] = [
+        &[],
+        &["run", "1"],
+        &["run", "1", "--schedule", "4"],
+        &["run", "1", "--free"],
+        &["replay", file],
+    ];
+    for args in cases {
         let (_, stderr, code) = text(&chanlab(args));
         assert_eq!(code, 2, "{args:?}");
         assert!(stderr.contains("--headless"), "{stderr}");
     }
+    let (_, stderr, _) = text(&chanlab(&["replay", file]));
+    assert!(
+        stderr.contains(&format!(
+            "use `chanlab replay {file} --headless` for its timeline"
+        )),
+        "{stderr}"
+    );
+    // Live --record without a terminal writes nothing.
+    let other = format!("{file}.not-written");
+    let (_, _, code) = text(&chanlab(&[
+        "run",
+        "1",
+        "--schedule",
+        "4",
+        "--record",
+        &other,
+    ]));
+    assert_eq!(code, 2);
+    assert!(!std::path::Path::new(&other).exists());
+    let _ = std::fs::remove_file(&schedule);
 }
 
 #[test]
