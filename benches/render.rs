@@ -95,6 +95,7 @@ fn big_snapshot(tick: u64) -> Snapshot {
         speed: 1.0,
         finished: false,
         at_verdict: false,
+        schedule: None,
     }
 }
 

@@ -8,8 +8,8 @@
 use std::time::{Duration, Instant};
 
 use chanlab::lab::{
-    ChannelKind, ChannelSnapshot, Config, Event, EventBatch, EventKind, Lab, Report, SleepReason,
-    Snapshot, StuckWorker, Totals, Verdict, WorkerSnapshot, WorkerState,
+    ChannelKind, ChannelSnapshot, Event, EventBatch, EventKind, Lab, Report, SleepReason, Snapshot,
+    StuckWorker, Totals, Verdict, WorkerSnapshot, WorkerState,
 };
 use chanlab::lessons::{self, Expect, KnobRanges, Knobs, Lesson, Outcome, Variant, VariantKind};
 use chanlab::tui::app::{Action, App, Focus, Screen};
@@ -101,6 +101,7 @@ static PIPELINE: Lesson = Lesson {
     },
     main: fixture_main,
     hidden_by: chanlab::lessons::never_hidden,
+    challenges: &[],
 };
 
 static FAN_VARIANTS: [Variant; 2] = [
@@ -142,6 +143,7 @@ static FAN: Lesson = Lesson {
     },
     main: fixture_main,
     hidden_by: fan_hidden,
+    challenges: &[],
 };
 
 /// The fixture's `unordered` trap cannot show with a single worker.
@@ -203,10 +205,13 @@ static MANY: Lesson = Lesson {
     },
     main: fixture_main,
     hidden_by: chanlab::lessons::never_hidden,
+    challenges: &[],
 };
 
+/// The fixture catalog on free runs: the hand-built snapshots below are
+/// free runs' pictures (no steps). Scheduled views have their own tests.
 fn fixture_app() -> App {
-    let mut app = App::new(FIXTURE_CATALOG, Theme::default());
+    let mut app = App::new(FIXTURE_CATALOG, Theme::default()).with_launch(None, true);
     app.on_resize(120, 40);
     app
 }
@@ -299,6 +304,7 @@ fn snapshot(
         speed: 1.0,
         finished: false,
         at_verdict: false,
+        schedule: None,
     }
 }
 
@@ -399,6 +405,7 @@ fn report(outcome: Option<Outcome>, verdict: Verdict, snapshot: Snapshot) -> Rep
         unstoppable: Vec::new(),
         stopped: false,
         snapshot,
+        trace: None,
     }
 }
 
@@ -541,10 +548,11 @@ fn smoke() {
     assert_eq!(app.on_key(key(KeyCode::Enter)), Action::StartRun);
     assert_eq!(app.screen(), Screen::Lesson);
     let request = app.run_request().expect("a lesson is open");
-    let config = Config {
-        speed: request.speed,
-        ..Config::default()
-    };
+    let config = request.config();
+    assert!(
+        config.schedule.is_some() && config.realtime,
+        "the live view runs scheduled by default, paced to the wall clock"
+    );
     let run = request.lesson.start(request.variant, request.knobs, config);
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut next = 0;
@@ -552,6 +560,9 @@ fn smoke() {
         let batch = run.lab().events_since(next);
         next = batch.events.last().map_or(next, |e| e.seq + 1);
         app.on_snapshot(run.lab().snapshot(), batch);
+        if let Some(trace) = run.lab().trace() {
+            app.on_trace(&trace);
+        }
         let _ = screen(&app, 120, 40);
         std::thread::sleep(Duration::from_millis(10));
     }
@@ -562,6 +573,12 @@ fn smoke() {
     assert!(shown.contains("generate"), "{shown}");
     assert!(shown.contains("sink"), "{shown}");
     assert!(shown.contains("finished clean"), "{shown}");
+    let steps = app.steering().known.len();
+    assert!(steps > 50, "every step is known: {steps}");
+    assert!(
+        shown.contains(&format!("step {steps} of {steps}")) && shown.contains("✓ ends at"),
+        "{shown}"
+    );
 }
 
 // ------------------------------------------------------- keys → state
@@ -947,7 +964,7 @@ fn hundreds_of_workers_collapse_into_counts_per_state() {
 
 #[test]
 fn no_color_keeps_glyphs_and_drops_colours() {
-    let mut app = App::new(FIXTURE_CATALOG, Theme { color: false });
+    let mut app = App::new(FIXTURE_CATALOG, Theme { color: false }).with_launch(None, true);
     app.on_resize(120, 40);
     app.open_lesson(&PIPELINE, PIPELINE.variant("unclosed"), None);
     feed_mid_run(&mut app);
@@ -987,6 +1004,7 @@ fn clean_report(outcome: Outcome) -> Report<Outcome> {
         unstoppable: Vec::new(),
         stopped: false,
         snapshot,
+        trace: None,
     }
 }
 
@@ -1406,10 +1424,12 @@ fn paused_workers_and_an_ended_rate_are_shown() {
         shown.contains("filter    ⏸ is paused before its next operation"),
         "{shown}"
     );
+    app.on_resize(80, 24);
     press(&mut app, '?');
+    app.on_key(key(KeyCode::End));
     assert!(
         screen(&app, 80, 24).contains("⏸ paused"),
-        "the legend has it"
+        "the legend has it, at the end of the help"
     );
     press(&mut app, '?');
     app.on_finished(clean_report(Outcome::default()), EventBatch::default());
