@@ -987,10 +987,7 @@ impl App {
             view.variant.kind.label(),
             view.variant.name
         );
-        self.restart_view();
-        self.new_world();
-        self.info(text);
-        Action::StartRun
+        self.world_changed(text)
     }
 
     fn change_workers(&mut self, up: bool) -> Action {
@@ -1011,10 +1008,7 @@ impl App {
             return self.warn(format!("workers already at the {edge} ({old})"));
         }
         view.knobs.workers = new;
-        self.restart_view();
-        self.new_world();
-        self.info(format!("workers {old} → {new}: {restarted}"));
-        Action::StartRun
+        self.world_changed(format!("workers {old} → {new}: {restarted}"))
     }
 
     fn change_buffer(&mut self, up: bool) -> Action {
@@ -1038,10 +1032,7 @@ impl App {
             return self.warn(format!("buffer already at the {edge} ({old})"));
         }
         view.knobs.buffer = new;
-        self.restart_view();
-        self.new_world();
-        self.info(format!("buffer {old} → {new}: {restarted}"));
-        Action::StartRun
+        self.world_changed(format!("buffer {old} → {new}: {restarted}"))
     }
 
     /// Forgets the old run's picture (not what was learned of its flow).

@@ -56,7 +56,8 @@ pub fn draw_timeline(app: &App, area: Rect, buf: &mut Buffer) {
     let width = usize::from(area.width);
     let label = format!(" step {step} of {total} ");
     let tail = match (&steer.verdict_at, steer.ended_at) {
-        (Some((at, kind)), _) => format!(" ✗ {kind} at {at} "),
+        // The bar marks the step with ✗ just before this.
+        (Some((at, kind)), _) => format!(" {kind} at {at} "),
         (None, Some(at)) => format!(" ✓ ends at {at} "),
         (None, None) => " ".to_owned(),
     };
@@ -131,12 +132,12 @@ fn track(
     if here > 0 {
         spans.push(Span::styled("━".repeat(here), theme.accent()));
     }
-    let here_style = if mark == Some(here) {
-        theme.bad()
+    // At the verdict's step, the mark is where the run is.
+    if mark == Some(here) {
+        spans.push(Span::styled("✗", theme.bad()));
     } else {
-        theme.accent()
-    };
-    spans.push(Span::styled("●", here_style));
+        spans.push(Span::styled("●", theme.accent()));
+    }
     let ahead = last - here;
     if let Some(m) = mark.filter(|&m| m > here) {
         let before = m - here - 1;
@@ -169,6 +170,8 @@ struct Entry {
     rows: Vec<String>,
     style: Style,
     current: bool,
+    /// The worker, when it would wait (not pickable).
+    waiting: Option<String>,
 }
 
 /// The play-the-scheduler panel (in the lesson text's place): the goal,
@@ -316,6 +319,7 @@ fn play_entries(
                 rows: wrap(&text, width, 5),
                 style,
                 current,
+                waiting: op.choice.is_none().then(|| op.worker.clone()),
             }
         })
         .collect()
@@ -332,10 +336,11 @@ fn fit_play(
     width: usize,
     theme: Theme,
 ) -> Rows {
-    let rows_of = |entries: &[Entry]| -> usize { entries.iter().map(|e| e.rows.len()).sum() };
+    let rows_of = |entries: &[&Entry]| -> usize { entries.iter().map(|e| e.rows.len()).sum() };
+    let all: Vec<&Entry> = entries.iter().collect();
     let mut rows: Rows = head.into_iter().take(height).collect();
     let room = height.saturating_sub(rows.len());
-    let with_foot = rows_of(entries) + 1 + foot.len() <= room;
+    let with_foot = rows_of(&all) + 1 + foot.len() <= room;
     let list_room = if with_foot {
         room - 1 - foot.len()
     } else {
@@ -344,20 +349,38 @@ fn fit_play(
     let emit = |rows: &mut Rows, entry: &Entry| {
         rows.extend(entry.rows.iter().map(|row| (row.clone(), entry.style)));
     };
-    if rows_of(entries) <= list_room {
-        for entry in entries {
+    // Short of room, the workers that would wait share one line.
+    let picks: Vec<&Entry> = entries.iter().filter(|e| e.waiting.is_none()).collect();
+    let waiting: Vec<&str> = entries
+        .iter()
+        .filter_map(|e| e.waiting.as_deref())
+        .collect();
+    let waiting_rows = if waiting.is_empty() {
+        Vec::new()
+    } else {
+        wrap(&format!("   would wait: {}", waiting.join(", ")), width, 5)
+    };
+    if rows_of(&all) <= list_room {
+        for entry in &all {
             emit(&mut rows, entry);
         }
+    } else if rows_of(&picks) + waiting_rows.len() <= list_room {
+        for entry in &picks {
+            emit(&mut rows, entry);
+        }
+        rows.extend(waiting_rows.into_iter().map(|row| (row, theme.dim())));
     } else if list_room > 0 {
+        // A window around the pick ↑ ↓ point at, and a row saying how
+        // many it leaves out.
         let room = list_room - 1;
-        let current = entries.iter().position(|e| e.current).unwrap_or(0);
+        let current = picks.iter().position(|e| e.current).unwrap_or(0);
         let mut first = 0;
-        while first < current && rows_of(&entries[first..=current]) > room {
+        while first < current && rows_of(&picks[first..=current]) > room {
             first += 1;
         }
         let mut shown = 0;
         let mut used = 0;
-        for entry in entries.iter().skip(first) {
+        for entry in picks.iter().skip(first) {
             if used + entry.rows.len() > room {
                 break;
             }

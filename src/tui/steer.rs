@@ -86,6 +86,10 @@ pub struct Steering {
     pub plan: Plan,
     /// Playing: the steps the learner picked, oldest first (undo pops them).
     pub picks: Vec<u64>,
+    /// Playing: the steps at which the run waited for a pick, in order
+    /// (stepping back lands on one, not on a forced step that would only
+    /// be taken again).
+    pub decisions: Vec<u64>,
     /// Playing: each live worker's next operation, as the lab said last.
     pub next_ops: Vec<NextOp>,
     /// Playing: the pickable entry ↑ ↓ point at.
@@ -116,6 +120,7 @@ impl Default for Steering {
             seek: None,
             plan: Plan::default(),
             picks: Vec::new(),
+            decisions: Vec::new(),
             next_ops: Vec::new(),
             cursor: 0,
             challenge: None,
@@ -169,6 +174,7 @@ impl Steering {
         self.ended_at = None;
         self.diverged = None;
         self.picks.clear();
+        self.decisions.clear();
         self.base.clear();
         self.next_ops.clear();
         self.cursor = 0;
@@ -192,6 +198,7 @@ impl Steering {
                 self.ended_at = None;
                 self.words.truncate(same);
                 self.picks.retain(|&p| p <= same as u64 + 1);
+                self.decisions.retain(|&d| d <= same as u64);
             }
             self.known.clone_from(t);
         }
@@ -361,6 +368,15 @@ impl App {
             return;
         };
         let step = step_of(Some(snapshot));
+        let awaiting = snapshot
+            .schedule
+            .as_ref()
+            .is_some_and(|s| s.awaiting_choice);
+        if awaiting && self.steer.mode == Mode::Play {
+            if let Err(at) = self.steer.decisions.binary_search(&step) {
+                self.steer.decisions.insert(at, step);
+            }
+        }
         if ended && self.steer.mode != Mode::Free {
             self.steer.ended_at = Some(step);
             let broken = view
@@ -399,9 +415,10 @@ impl App {
 
     /// Forgets the old world's steps and plans a fresh run (another
     /// variant, other knobs, a new seed or mode). A challenge whose variant
-    /// or knobs are gone is left.
-    pub(super) fn new_world(&mut self) {
+    /// or knobs are gone is left: true if one was.
+    pub(super) fn new_world(&mut self) -> bool {
         self.steer.forget();
+        let mut left = false;
         if let (Some(view), Some(i)) = (self.lesson.as_ref(), self.steer.challenge) {
             let kept = view
                 .lesson
@@ -412,9 +429,24 @@ impl App {
                 self.steer.challenge = None;
                 self.steer.reached = None;
                 self.steer.hint = false;
+                left = true;
             }
         }
         self.steer.plan_fresh();
+        left
+    }
+
+    /// The variant or a knob changed: a fresh run of the new world, saying
+    /// `text` (and that the challenge was left, if it was).
+    pub(super) fn world_changed(&mut self, text: String) -> Action {
+        self.restart_view();
+        let left = self.new_world();
+        if left {
+            self.info(format!("{text}; challenge left (c opens it again)"));
+        } else {
+            self.info(text);
+        }
+        Action::StartRun
     }
 
     /// Plans the first run of a lesson just opened: the launch's schedule
@@ -446,7 +478,12 @@ impl App {
             self.paused = true;
         }
         self.steer.plan = Plan {
-            paused: at_start.then_some(true),
+            // Going to a step, the run starts open (`pause_at` stops it).
+            paused: if at_start {
+                Some(true)
+            } else {
+                self.steer.seek.map(|_| false)
+            },
             schedule: Some(schedule),
             resume: false,
         };
@@ -472,7 +509,7 @@ impl App {
         if self.lesson.is_none() {
             return Action::None;
         }
-        self.new_world();
+        let _ = self.new_world();
         self.restart_view();
         let text = match self.steer.mode {
             Mode::Free => {
@@ -505,7 +542,7 @@ impl App {
         }
         let old = self.steer.seed;
         self.steer.seed = next_seed(old);
-        self.new_world();
+        let _ = self.new_world();
         self.restart_view();
         let text = format!(
             "seed {old} → {}: another interleaving (r replays it exactly)",
@@ -561,7 +598,7 @@ impl App {
             }
             Mode::Scheduled | Mode::Free => {
                 self.steer.mode = Mode::Play;
-                self.new_world();
+                let _ = self.new_world();
                 self.restart_view();
                 self.paused = false;
                 let challenges = self.lesson_label().map_or(0, |l| l.challenges.len());
@@ -604,11 +641,27 @@ impl App {
             u64::MAX
         };
         let target = match to {
+            // Playing, back lands where the run waited for a pick.
+            Scrub::Back(n) if playing => {
+                let back = from.saturating_sub(n);
+                self.steer
+                    .decisions
+                    .iter()
+                    .rev()
+                    .copied()
+                    .find(|&d| d <= back)
+                    .unwrap_or(back)
+            }
             Scrub::Back(n) => from.saturating_sub(n),
             Scrub::Forward(n) => from.saturating_add(n).min(limit),
             Scrub::Start => 0,
             Scrub::End => known.max(from),
         };
+        // One step on in a live scheduled run is the run's own next step
+        // (at its last known step, that step brings its end).
+        if to == Scrub::Forward(1) && !playing && !over && self.steer.seek.is_none() {
+            return self.step();
+        }
         if target == from && to != Scrub::End {
             return match to {
                 Scrub::Back(_) | Scrub::Start => {
@@ -622,14 +675,18 @@ impl App {
                 )),
             };
         }
-        // One step on in a live scheduled run is the run's own next step.
-        if to == Scrub::Forward(1) && !playing && !over && self.steer.seek.is_none() {
-            return self.step();
-        }
         // To the end of a run that ended: there, let it end as it did
         // (verdict and all).
         let finish = to == Scrub::End && !playing && self.steer.ended_at == Some(target);
-        if to == Scrub::End && target == from && !finish {
+        if to == Scrub::End && target == from {
+            if finish && !over {
+                // Standing at the last step: go on, and the run ends as it did.
+                self.paused = false;
+                self.info(format!(
+                    "step {from} is the last: the run goes on to its end"
+                ));
+                return Action::SetPaused(false);
+            }
             return self.warn(format!("already at step {from}, the last known"));
         }
         self.steer.plan_seek(target, finish);
@@ -638,8 +695,10 @@ impl App {
             self.restart_view();
         }
         let total = self.steer.total(target);
-        let text = if playing {
+        let text = if playing && target < from {
             format!("back to step {target} of {total}: pick from here (] redoes, u undoes)")
+        } else if playing {
+            format!("on to step {target} of {total}: pick from there ([ goes back)")
         } else if finish {
             format!("to step {target}, the end ([ ] ±1 · {{ }} ±10 · ( ) ±100 · g start)")
         } else {
@@ -732,6 +791,7 @@ impl App {
         }
         self.steer.picks.retain(|&p| p <= step);
         self.steer.picks.push(step + 1);
+        self.steer.decisions.retain(|&d| d <= step);
         self.info(format!("step {}: {worker} goes (u undoes)", step + 1));
         Action::Choose(choice)
     }
@@ -788,7 +848,7 @@ impl App {
         self.steer.challenge = Some(i);
         self.steer.reached = None;
         self.steer.hint = false;
-        self.new_world();
+        let _ = self.new_world();
         self.restart_view();
         self.paused = false;
         self.info(format!(

@@ -420,7 +420,7 @@ fn variant_bar(view: &LessonView, theme: Theme, width: usize) -> Line<'static> {
 fn run_state(app: &App, view: &LessonView, theme: Theme) -> (String, Style) {
     let live = &view.live;
     if let Some(k) = app.steering().seek {
-        return (format!("⏪ to step {k}…"), theme.notice());
+        return (format!("↺ to step {k}…"), theme.notice());
     }
     let Some(snapshot) = &live.snapshot else {
         return ("starting…".to_owned(), theme.dim());
