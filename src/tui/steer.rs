@@ -372,10 +372,11 @@ impl App {
             .schedule
             .as_ref()
             .is_some_and(|s| s.awaiting_choice);
-        if awaiting && self.steer.mode == Mode::Play {
-            if let Err(at) = self.steer.decisions.binary_search(&step) {
-                self.steer.decisions.insert(at, step);
-            }
+        if awaiting
+            && self.steer.mode == Mode::Play
+            && let Err(at) = self.steer.decisions.binary_search(&step)
+        {
+            self.steer.decisions.insert(at, step);
         }
         if ended && self.steer.mode != Mode::Free {
             self.steer.ended_at = Some(step);
