@@ -930,12 +930,9 @@ impl App {
             return Action::SetPaused(true);
         }
         if self.steer.mode == Mode::Scheduled {
+            // The scrub bar says what the step did once it is taken.
             let next = self.step_now() + 1;
-            let text = match self.steer.words_of(next) {
-                Some(words) => format!("step {next}: {words}"),
-                None => format!("step {next}"),
-            };
-            self.info(text);
+            self.info(format!("on to step {next} (s or ] again, [ back)"));
         } else {
             self.info("stepped one operation".to_owned());
         }
