@@ -96,6 +96,7 @@ fn big_snapshot(tick: u64) -> Snapshot {
         schedule: None,
         finished: false,
         at_verdict: false,
+        schedule: None,
     }
 }
 

@@ -214,6 +214,49 @@ fn list_lesson_leak_trap_and_back_to_the_shell() {
     tmux.assert_shell_works();
 }
 
+/// The scrub bar's "step k of n", if the screen shows one.
+fn scrub_position(screen: &str) -> Option<(u64, u64)> {
+    screen.lines().find_map(|line| {
+        let rest = line.strip_prefix(" step ")?;
+        let (k, rest) = rest.split_once(" of ")?;
+        let n = rest.split_whitespace().next()?;
+        Some((k.parse().ok()?, n.parse().ok()?))
+    })
+}
+
+/// The live view opens lesson 01 scheduled (the seed in the header), a
+/// rewind key takes it back to an earlier step and pauses there, and q
+/// leaves with the terminal restored.
+#[test]
+fn a_scheduled_lesson_scrubs_back_and_quits_cleanly() {
+    let Some(tmux) = Tmux::start("scrub") else {
+        return;
+    };
+    tmux.wait_for("$");
+    tmux.run_and_report(&format!("{} run 1", binary()));
+    let screen = tmux.wait_until("lesson 01 scheduled, 20 steps in", |s| {
+        s.contains("scheduled · random seed 1 · step")
+            && scrub_position(s).is_some_and(|(k, _)| k >= 20)
+    });
+    assert!(screen.contains("[ ] rewind"), "{screen}");
+    tmux.send(&["-l", "{"]);
+    let back = tmux.wait_until("10 steps back, paused", |s| {
+        s.contains("⏸ paused") && scrub_position(s).is_some_and(|(k, n)| k + 10 <= n)
+    });
+    let (k, n) = scrub_position(&back).expect("a scrub bar");
+    assert!(back.contains(&format!("step {k}: ")), "its words: {back}");
+    tmux.send(&["-l", "["]);
+    tmux.wait_until("one more step back", |s| {
+        scrub_position(s) == Some((k - 1, n)) && s.contains("⏸ paused")
+    });
+    tmux.send(&["q"]);
+    tmux.wait_until("the lesson list", |s| s.contains("lessons ("));
+    tmux.send(&["q"]);
+    tmux.wait_for("EXIT-0");
+    tmux.wait_for_shell();
+    tmux.assert_terminal_restored();
+}
+
 /// Every signal that ends chanlab gives the shell back in working order
 /// and ends it with 128 + the signal's number, as shells expect (SIGQUIT
 /// used to leave the alternate screen, a hidden cursor and no echo).

@@ -8,10 +8,14 @@
 use std::time::{Duration, Instant};
 
 use chanlab::lab::{
-    ChannelKind, ChannelSnapshot, Config, Event, EventBatch, EventKind, Lab, Report, SleepReason,
-    Snapshot, StuckWorker, Totals, Verdict, WorkerSnapshot, WorkerState,
+    ChannelKind, ChannelSnapshot, Choice, Event, EventBatch, EventKind, Lab, NextOp, Report,
+    Schedule, ScheduleStatus, SleepReason, Snapshot, Strategy, StuckWorker, Totals, Trace, Verdict,
+    WorkerSnapshot, WorkerState,
 };
-use chanlab::lessons::{self, Expect, KnobRanges, Knobs, Lesson, Outcome, Variant, VariantKind};
+use chanlab::lessons::{
+    self, Challenge, Expect, KnobRanges, Knobs, Lesson, Outcome, Variant, VariantKind,
+};
+use chanlab::tui::Mode;
 use chanlab::tui::app::{Action, App, Focus, Screen};
 use chanlab::tui::{Theme, ui};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -101,7 +105,43 @@ static PIPELINE: Lesson = Lesson {
     },
     main: fixture_main,
     hidden_by: chanlab::lessons::never_hidden,
+    challenges: &PIPELINE_CHALLENGES,
 };
+
+/// Two challenges, so that `c` has something to cycle through.
+static PIPELINE_CHALLENGES: [Challenge; 2] = [
+    Challenge {
+        title: "fill `squares` to the brim before the sink has received a single item",
+        hint: "run generate and the square workers; leave filter and sink waiting",
+        variant: "correct",
+        knobs: Knobs {
+            items: 8,
+            buffer: 2,
+            workers: 2,
+            seed: 1,
+        },
+        reached: squares_full,
+    },
+    Challenge {
+        title: "fill `squares` while the sink sits on its Receiver",
+        hint: "the leak trap's sink stops reading early",
+        variant: "leak",
+        knobs: Knobs {
+            items: 20,
+            buffer: 4,
+            workers: 2,
+            seed: 1,
+        },
+        reached: squares_full,
+    },
+];
+
+fn squares_full(snapshot: &Snapshot, _: &[Event]) -> bool {
+    snapshot
+        .channels
+        .iter()
+        .any(|c| c.name == "squares" && c.capacity.is_some_and(|cap| c.len >= cap))
+}
 
 static FAN_VARIANTS: [Variant; 2] = [
     Variant {
@@ -142,6 +182,7 @@ static FAN: Lesson = Lesson {
     },
     main: fixture_main,
     hidden_by: fan_hidden,
+    challenges: &[],
 };
 
 /// The fixture's `unordered` trap cannot show with a single worker.
@@ -203,10 +244,13 @@ static MANY: Lesson = Lesson {
     },
     main: fixture_main,
     hidden_by: chanlab::lessons::never_hidden,
+    challenges: &[],
 };
 
+/// The fixture catalog on free runs: the hand-built snapshots below are
+/// free runs' pictures (no steps). Scheduled views have their own tests.
 fn fixture_app() -> App {
-    let mut app = App::new(FIXTURE_CATALOG, Theme::default());
+    let mut app = App::new(FIXTURE_CATALOG, Theme::default()).with_launch(None, true);
     app.on_resize(120, 40);
     app
 }
@@ -299,6 +343,7 @@ fn snapshot(
         speed: 1.0,
         finished: false,
         at_verdict: false,
+        schedule: None,
     }
 }
 
@@ -399,6 +444,7 @@ fn report(outcome: Option<Outcome>, verdict: Verdict, snapshot: Snapshot) -> Rep
         unstoppable: Vec::new(),
         stopped: false,
         snapshot,
+        trace: None,
     }
 }
 
@@ -541,10 +587,11 @@ fn smoke() {
     assert_eq!(app.on_key(key(KeyCode::Enter)), Action::StartRun);
     assert_eq!(app.screen(), Screen::Lesson);
     let request = app.run_request().expect("a lesson is open");
-    let config = Config {
-        speed: request.speed,
-        ..Config::default()
-    };
+    let config = request.config();
+    assert!(
+        config.schedule.is_some() && config.realtime,
+        "the live view runs scheduled by default, paced to the wall clock"
+    );
     let run = request.lesson.start(request.variant, request.knobs, config);
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut next = 0;
@@ -552,6 +599,9 @@ fn smoke() {
         let batch = run.lab().events_since(next);
         next = batch.events.last().map_or(next, |e| e.seq + 1);
         app.on_snapshot(run.lab().snapshot(), batch);
+        if let Some(trace) = run.lab().trace() {
+            app.on_trace(&trace);
+        }
         let _ = screen(&app, 120, 40);
         std::thread::sleep(Duration::from_millis(10));
     }
@@ -562,6 +612,12 @@ fn smoke() {
     assert!(shown.contains("generate"), "{shown}");
     assert!(shown.contains("sink"), "{shown}");
     assert!(shown.contains("finished clean"), "{shown}");
+    let steps = app.steering().known.len();
+    assert!(steps > 50, "every step is known: {steps}");
+    assert!(
+        shown.contains(&format!("step {steps} of {steps}")) && shown.contains("✓ ends at"),
+        "{shown}"
+    );
 }
 
 // ------------------------------------------------------- keys → state
@@ -947,7 +1003,7 @@ fn hundreds_of_workers_collapse_into_counts_per_state() {
 
 #[test]
 fn no_color_keeps_glyphs_and_drops_colours() {
-    let mut app = App::new(FIXTURE_CATALOG, Theme { color: false });
+    let mut app = App::new(FIXTURE_CATALOG, Theme { color: false }).with_launch(None, true);
     app.on_resize(120, 40);
     app.open_lesson(&PIPELINE, PIPELINE.variant("unclosed"), None);
     feed_mid_run(&mut app);
@@ -987,6 +1043,7 @@ fn clean_report(outcome: Outcome) -> Report<Outcome> {
         unstoppable: Vec::new(),
         stopped: false,
         snapshot,
+        trace: None,
     }
 }
 
@@ -1406,10 +1463,12 @@ fn paused_workers_and_an_ended_rate_are_shown() {
         shown.contains("filter    ⏸ is paused before its next operation"),
         "{shown}"
     );
+    app.on_resize(80, 24);
     press(&mut app, '?');
+    app.on_key(key(KeyCode::End));
     assert!(
         screen(&app, 80, 24).contains("⏸ paused"),
-        "the legend has it"
+        "the legend has it, at the end of the help"
     );
     press(&mut app, '?');
     app.on_finished(clean_report(Outcome::default()), EventBatch::default());
@@ -1500,6 +1559,21 @@ fn random_keys_at_several_sizes_never_panic() {
         KeyCode::Char('q'),
         KeyCode::Char('1'),
         KeyCode::Char('5'),
+        KeyCode::Char('['),
+        KeyCode::Char(']'),
+        KeyCode::Char('{'),
+        KeyCode::Char('}'),
+        KeyCode::Char('('),
+        KeyCode::Char(')'),
+        KeyCode::Char('g'),
+        KeyCode::Char('G'),
+        KeyCode::Char('m'),
+        KeyCode::Char('n'),
+        KeyCode::Char('p'),
+        KeyCode::Char('u'),
+        KeyCode::Char('c'),
+        KeyCode::Char('C'),
+        KeyCode::Char('h'),
         KeyCode::Enter,
         KeyCode::Tab,
         KeyCode::Up,
@@ -1526,7 +1600,15 @@ fn random_keys_at_several_sizes_never_panic() {
         }
         app.on_key(key(code));
         if step % 7 == 0 {
-            app.on_snapshot(mid_run(1_300 + step, step % 9), item_events());
+            let at = at_step(
+                mid_run(1_300 + step, step % 9),
+                step % 40,
+                step % 3 == 0,
+                step % 2 == 0,
+            );
+            app.on_snapshot(at, item_events());
+            app.on_trace(&trace(step % 50));
+            app.on_next_ops(play_ops());
         }
         if step % 50 == 49 {
             app.on_finished(deadlock_report(), many_events(30));
@@ -1569,4 +1651,806 @@ fn a_big_screen_names_every_stuck_worker_of_the_verdict() {
         assert!(shown.contains(&format!("({n})")), "{n} not shown:\n{shown}");
     }
     assert!(!shown.contains("and 1 more"), "{shown}");
+}
+
+// ------------------------------------- issue 10: scheduled runs in the view
+
+/// The fixture catalog as the live view opens it: scheduled, seed 1.
+fn scheduled_app() -> App {
+    let mut app = App::new(FIXTURE_CATALOG, Theme::default());
+    app.on_resize(120, 40);
+    app
+}
+
+fn scheduled_pipeline(variant: &str) -> App {
+    let mut app = scheduled_app();
+    let action = app.open_lesson(&PIPELINE, PIPELINE.variant(variant), None);
+    assert_eq!(action, Action::StartRun);
+    app
+}
+
+/// `snap` as a scheduled run shows it: at `step`, paused or not, waiting
+/// for the learner's pick or not.
+fn at_step(mut snap: Snapshot, step: u64, paused: bool, awaiting: bool) -> Snapshot {
+    snap.paused = paused;
+    snap.schedule = Some(ScheduleStatus {
+        schedule: "random seed 1".into(),
+        step,
+        awaiting_choice: awaiting,
+    });
+    snap
+}
+
+const STEP_WORKERS: [&str; 5] = ["generate", "square#1", "square#2", "filter", "sink"];
+
+/// A trace of `n` steps: workers 1 to 5 in turn, each step in words.
+fn trace(n: u64) -> Trace {
+    Trace {
+        choices: (0..n)
+            .map(|i| Choice::worker(u32::try_from(i % 5 + 1).unwrap_or(1)))
+            .collect(),
+        diverged: None,
+        steps: (0..n)
+            .map(|i| {
+                format!(
+                    "{}: send item {} on `squares` (1/4)",
+                    STEP_WORKERS[(i % 5) as usize],
+                    i / 5 + 1
+                )
+            })
+            .collect(),
+    }
+}
+
+/// The run so far: a running scheduled run at `steps`, its trace known.
+fn ran_to(app: &mut App, steps: u64) {
+    app.on_snapshot(
+        at_step(mid_run(1_500, 8), steps, false, false),
+        EventBatch::default(),
+    );
+    app.on_trace(&trace(steps));
+}
+
+fn schedule_of(app: &App) -> Schedule {
+    app.run_request()
+        .expect("a lesson is open")
+        .schedule
+        .expect("a scheduled run")
+}
+
+/// A rewind's run arrives, standing still at `step`.
+fn arrive(app: &mut App, step: u64, paused: bool, awaiting: bool) {
+    app.on_snapshot(
+        at_step(mid_run(1_300, 4), step, paused, awaiting),
+        events(&[(0, started("main")), (0, started("generate"))]),
+    );
+    app.on_trace(&Trace {
+        choices: trace(step).choices,
+        ..trace(step)
+    });
+}
+
+/// What play mode lists: who can go (with a pick) and who would wait.
+fn play_ops() -> Vec<NextOp> {
+    let op = |choice: Option<Choice>, worker: &str, words: &str| NextOp {
+        choice,
+        worker: worker.to_owned(),
+        words: words.to_owned(),
+    };
+    vec![
+        op(None, "main", "join `sink` (would wait)"),
+        op(
+            Some(Choice::worker(1)),
+            "generate",
+            "send item 9 on `numbers` (3/4)",
+        ),
+        op(
+            Some(Choice::worker(2)),
+            "square#1",
+            "receive item 5 from `numbers` (3/4)",
+        ),
+        op(None, "square#2", "work until 1.62 s (would wait)"),
+        op(
+            Some(Choice::worker(4)),
+            "filter",
+            "receive item 3 from `squares` (2/4)",
+        ),
+        op(
+            None,
+            "sink",
+            "receive item 2 from `filtered` (0/4) (would wait)",
+        ),
+    ]
+}
+
+fn status_text(app: &App) -> String {
+    app.status().map(|s| s.text.clone()).unwrap_or_default()
+}
+
+/// `deadlock_report` as a scheduled run ends it: at `steps`, its trace.
+fn scheduled_deadlock(steps: u64) -> Report<Outcome> {
+    let mut report = deadlock_report();
+    report.snapshot = at_step(report.snapshot, steps, false, false);
+    report.trace = Some(trace(steps));
+    report
+}
+
+#[test]
+fn the_live_view_runs_scheduled_on_a_seed_by_default() {
+    let app = scheduled_pipeline("correct");
+    assert_eq!(app.steering().mode, Mode::Scheduled);
+    let request = app.run_request().expect("a lesson is open");
+    let config = request.config();
+    let schedule = config.schedule.expect("scheduled by default");
+    assert_eq!(schedule, Schedule::random(1), "seed 1, no prefix, no pause");
+    assert!(config.realtime && config.describe_steps && config.log_items);
+    assert!(!request.seeks());
+    let shown = screen(&app, 120, 40);
+    assert!(
+        shown.contains("chanlab › 01 Pipeline · scheduled · random seed 1 · step 0"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn renders_a_rewound_scheduled_run() {
+    let mut app = scheduled_pipeline("correct");
+    ran_to(&mut app, 212);
+    assert_eq!(press(&mut app, '('), Action::StartRun);
+    assert_eq!(app.steering().seek, Some(112));
+    let seeking = screen(&app, 120, 40);
+    assert!(seeking.contains("↺ to step 112…"), "{seeking}");
+    assert!(seeking.contains("going to step 112"), "{seeking}");
+    arrive(&mut app, 112, true, false);
+    assert_eq!(app.steering().seek, None, "arrived");
+    assert_eq!(
+        app.steering().known.len(),
+        212,
+        "the steps ahead stay known"
+    );
+    let shown = screen(&app, 120, 40);
+    assert!(
+        shown.contains("scheduled · random seed 1 · step 112")
+            && shown.contains("step 112 of 212")
+            && shown.contains("step 112: square#1: send item 23 on `squares` (1/4)"),
+        "{shown}"
+    );
+    insta::assert_snapshot!("scheduled_rewound_120x40", shown);
+    app.on_resize(80, 24);
+    insta::assert_snapshot!("scheduled_rewound_80x24", screen(&app, 80, 24));
+}
+
+/// The header and the hints of a free run (rows 1 and the last).
+fn header_and_hints(app: &App, width: u16, height: u16) -> String {
+    let shown = screen(app, width, height);
+    let lines: Vec<&str> = shown.lines().collect();
+    format!("{}\n{}\n", lines[0], lines[lines.len() - 1])
+}
+
+#[test]
+fn renders_the_free_header() {
+    let mut app = scheduled_pipeline("correct");
+    assert_eq!(press(&mut app, 'm'), Action::StartRun);
+    assert_eq!(app.steering().mode, Mode::Free);
+    assert!(app.run_request().is_some_and(|r| r.schedule.is_none()));
+    feed_mid_run(&mut app);
+    let shown = screen(&app, 120, 40);
+    assert!(
+        !shown.lines().any(|l| l.starts_with(" step ")),
+        "no scrub bar: {shown}"
+    );
+    insta::assert_snapshot!("free_header_120x40", header_and_hints(&app, 120, 40));
+    app.on_resize(80, 24);
+    insta::assert_snapshot!("free_header_80x24", header_and_hints(&app, 80, 24));
+    assert_eq!(press(&mut app, 'm'), Action::StartRun, "m goes back");
+    assert_eq!(schedule_of(&app), Schedule::random(1));
+}
+
+#[test]
+fn renders_the_scrub_bar_after_a_verdict() {
+    let mut app = scheduled_pipeline("unclosed");
+    ran_to(&mut app, 150);
+    app.on_finished(scheduled_deadlock(212), EventBatch::default());
+    let steer = app.steering();
+    assert_eq!(steer.verdict_at, Some((212, "deadlock".to_owned())));
+    assert_eq!(steer.ended_at, Some(212));
+    let at_end = screen(&app, 120, 40);
+    assert!(
+        at_end.contains("step 212 of 212") && at_end.contains("✗ deadlock at 212"),
+        "{at_end}"
+    );
+    assert_eq!(press(&mut app, ']'), Action::None, "nothing after the end");
+    assert!(
+        status_text(&app).contains("the last"),
+        "{}",
+        status_text(&app)
+    );
+    assert_eq!(press(&mut app, '{'), Action::StartRun);
+    assert_eq!(schedule_of(&app).pause_at, Some(202));
+    arrive(&mut app, 202, true, false);
+    let shown = screen(&app, 120, 40);
+    assert!(
+        shown.contains("step 202 of 212") && shown.contains("✗ deadlock at 212"),
+        "the verdict stays marked ahead: {shown}"
+    );
+    assert!(shown.contains("⏸ paused"), "{shown}");
+    insta::assert_snapshot!("scrub_after_verdict_120x40", shown);
+    app.on_resize(80, 24);
+    insta::assert_snapshot!("scrub_after_verdict_80x24", screen(&app, 80, 24));
+}
+
+#[test]
+fn rewind_keys_restart_with_the_known_choices_and_pause_at() {
+    let mut app = scheduled_pipeline("correct");
+    ran_to(&mut app, 212);
+    let known = trace(212).choices;
+
+    assert_eq!(press(&mut app, '['), Action::StartRun);
+    let request = app.run_request().expect("open");
+    let schedule = request.schedule.clone().expect("scheduled");
+    assert_eq!(schedule.strategy, Strategy::Random);
+    assert_eq!(schedule.seed, 1);
+    assert_eq!(schedule.prefix, known, "every known choice, the future too");
+    assert_eq!(schedule.pause_at, Some(211));
+    assert!(request.seeks() && !request.resume_when_still);
+    assert!(
+        !request.config().start_paused,
+        "it runs to its step, then pauses there"
+    );
+    assert!(app.paused(), "the view knows it will stand still");
+    assert!(status_text(&app).contains("[ ] ±1 · { } ±10 · ( ) ±100 · g G start/end"));
+
+    // Keys while it goes there count from where it goes.
+    press(&mut app, '[');
+    assert_eq!(schedule_of(&app).pause_at, Some(210));
+    arrive(&mut app, 210, true, false);
+    press(&mut app, '{');
+    assert_eq!(schedule_of(&app).pause_at, Some(200));
+    arrive(&mut app, 200, true, false);
+    press(&mut app, '(');
+    assert_eq!(schedule_of(&app).pause_at, Some(100));
+    arrive(&mut app, 100, true, false);
+    assert_eq!(press(&mut app, ']'), Action::Step, "one on is a step");
+    assert_eq!(press(&mut app, '}'), Action::StartRun);
+    assert_eq!(schedule_of(&app).pause_at, Some(110));
+    arrive(&mut app, 110, true, false);
+    assert_eq!(press(&mut app, ')'), Action::StartRun);
+    assert_eq!(
+        schedule_of(&app).pause_at,
+        Some(210),
+        "past the known steps the seed picks on"
+    );
+    arrive(&mut app, 210, true, false);
+    assert_eq!(press(&mut app, 'G'), Action::StartRun);
+    let schedule = schedule_of(&app);
+    assert_eq!(schedule.pause_at, Some(212));
+    assert!(
+        !app.run_request().is_some_and(|r| r.resume_when_still),
+        "the run has not ended: it stands still at its last known step"
+    );
+    arrive(&mut app, 212, true, false);
+    assert_eq!(press(&mut app, 'g'), Action::StartRun);
+    let request = app.run_request().expect("open");
+    let schedule = request.schedule.clone().expect("scheduled");
+    assert_eq!(
+        (schedule.pause_at, request.paused),
+        (None, true),
+        "step 0 is a run that starts paused"
+    );
+    assert_eq!(schedule.prefix, known);
+    assert_eq!(press(&mut app, '['), Action::None, "nothing before step 0");
+}
+
+#[test]
+fn forward_one_step_pauses_a_running_run_first() {
+    let mut app = scheduled_pipeline("correct");
+    ran_to(&mut app, 40);
+    assert_eq!(press(&mut app, ']'), Action::SetPaused(true));
+    assert!(status_text(&app).contains("s or ] steps one, [ goes back"));
+    app.on_snapshot(
+        at_step(mid_run(1_500, 8), 40, true, false),
+        EventBatch::default(),
+    );
+    assert_eq!(press(&mut app, ']'), Action::Step);
+    assert_eq!(press(&mut app, 's'), Action::Step, "s is the same step");
+}
+
+#[test]
+fn to_the_end_of_an_ended_run_lets_it_end_again() {
+    let mut app = scheduled_pipeline("unclosed");
+    ran_to(&mut app, 150);
+    app.on_finished(scheduled_deadlock(212), EventBatch::default());
+    press(&mut app, 'g');
+    app.on_snapshot(
+        at_step(mid_run(0, 0), 0, true, false),
+        EventBatch::default(),
+    );
+    assert_eq!(press(&mut app, 'G'), Action::StartRun);
+    let request = app.run_request().expect("open");
+    assert_eq!(
+        request.schedule.as_ref().and_then(|s| s.pause_at),
+        Some(212)
+    );
+    assert!(
+        request.resume_when_still,
+        "there, it goes on to its verdict"
+    );
+    assert!(!app.paused());
+    // Standing at the last step already: going on is enough.
+    let mut app = scheduled_pipeline("unclosed");
+    ran_to(&mut app, 150);
+    app.on_finished(scheduled_deadlock(212), EventBatch::default());
+    press(&mut app, '[');
+    arrive(&mut app, 211, true, false);
+    press(&mut app, ']');
+    app.on_snapshot(
+        at_step(mid_run(0, 0), 212, true, false),
+        EventBatch::default(),
+    );
+    assert_eq!(press(&mut app, 'G'), Action::SetPaused(false));
+}
+
+#[test]
+fn free_runs_cannot_rewind_and_seeds_change_with_n() {
+    let mut app = scheduled_pipeline("correct");
+    ran_to(&mut app, 30);
+    assert_eq!(press(&mut app, 'n'), Action::StartRun);
+    let seed = app.steering().seed;
+    assert_ne!(seed, 1);
+    assert_eq!(schedule_of(&app), Schedule::random(seed));
+    assert!(app.steering().known.is_empty(), "another seed, another run");
+    assert!(status_text(&app).contains(&format!("seed 1 → {seed}")));
+    assert_eq!(press(&mut app, 'r'), Action::StartRun);
+    assert_eq!(
+        schedule_of(&app),
+        Schedule::random(seed),
+        "r keeps the seed: the same run again"
+    );
+    assert!(status_text(&app).contains("the same run"));
+    assert_eq!(press(&mut app, 'm'), Action::StartRun);
+    for c in ['[', ']', 'g', 'G', '{', '('] {
+        assert_eq!(press(&mut app, c), Action::None, "{c}");
+        assert!(
+            status_text(&app).contains("m runs it scheduled"),
+            "{c}: {}",
+            status_text(&app)
+        );
+    }
+    assert_eq!(press(&mut app, 'n'), Action::None);
+    assert_eq!(press(&mut app, 'm'), Action::StartRun);
+    assert_eq!(schedule_of(&app).seed, seed, "back on the same seed");
+}
+
+#[test]
+fn t_and_knobs_forget_the_known_steps_but_keep_the_seed() {
+    let mut app = scheduled_pipeline("correct");
+    ran_to(&mut app, 30);
+    press(&mut app, 'n');
+    let seed = app.steering().seed;
+    ran_to(&mut app, 30);
+    assert_eq!(press(&mut app, 't'), Action::StartRun);
+    assert!(app.steering().known.is_empty());
+    assert_eq!(schedule_of(&app), Schedule::random(seed));
+    ran_to(&mut app, 30);
+    assert_eq!(press(&mut app, 'W'), Action::StartRun);
+    assert!(app.steering().known.is_empty());
+}
+
+#[test]
+fn p_takes_over_at_the_current_step_and_hands_back_there() {
+    let mut app = scheduled_pipeline("correct");
+    ran_to(&mut app, 212);
+    press(&mut app, '(');
+    arrive(&mut app, 112, true, false);
+    assert_eq!(press(&mut app, 'p'), Action::StartRun);
+    assert_eq!(app.steering().mode, Mode::Play);
+    let request = app.run_request().expect("open");
+    let schedule = request.schedule.clone().expect("scheduled");
+    assert_eq!(schedule.strategy, Strategy::Manual);
+    assert_eq!(schedule.prefix, trace(112).choices, "the choices so far");
+    assert_eq!(schedule.pause_at, Some(112));
+    assert!(request.resume_when_still && !request.paused);
+    assert!(status_text(&app).contains("you are the scheduler from step 112"));
+    arrive(&mut app, 112, false, true);
+    // Space and s belong to the seed's runs.
+    assert_eq!(press(&mut app, ' '), Action::None);
+    assert!(status_text(&app).contains("you are the scheduler"));
+    assert_eq!(press(&mut app, 's'), Action::None);
+    assert_eq!(press(&mut app, 'p'), Action::StartRun);
+    assert_eq!(app.steering().mode, Mode::Scheduled);
+    let request = app.run_request().expect("open");
+    let schedule = request.schedule.clone().expect("scheduled");
+    assert_eq!(
+        (schedule.strategy, schedule.seed),
+        (Strategy::Random, 1),
+        "the seed takes over"
+    );
+    assert_eq!(schedule.prefix, trace(112).choices, "not the old future");
+    assert_eq!(schedule.pause_at, Some(112));
+    assert!(request.resume_when_still, "and goes on at once");
+    assert!(status_text(&app).contains("random seed 1 takes over from step 112"));
+}
+
+#[test]
+fn digits_and_enter_pick_and_undo_goes_back_to_the_pick() {
+    let mut app = scheduled_pipeline("correct");
+    assert_eq!(press(&mut app, '3'), Action::None, "not playing yet");
+    assert!(status_text(&app).contains("p starts"));
+    assert_eq!(press(&mut app, 'p'), Action::StartRun);
+    assert_eq!(schedule_of(&app), Schedule::manual(), "from step 0");
+    arrive(&mut app, 37, false, true);
+    app.on_next_ops(play_ops());
+    assert_eq!(
+        press(&mut app, '3'),
+        Action::Choose(Choice::worker(4)),
+        "3 is the third pickable entry: filter"
+    );
+    assert_eq!(app.steering().picks, [38]);
+    assert!(status_text(&app).contains("step 38: filter goes"));
+    assert_eq!(press(&mut app, '4'), Action::None, "only three can go");
+    assert!(status_text(&app).contains("only 3 can go now"));
+    // Forced steps run, then the run waits again.
+    arrive(&mut app, 41, false, true);
+    app.on_next_ops(play_ops());
+    app.on_key(key(KeyCode::Down));
+    assert_eq!(
+        app.on_key(key(KeyCode::Enter)),
+        Action::Choose(Choice::worker(2)),
+        "↓ then Enter: the second"
+    );
+    assert_eq!(app.steering().picks, [38, 42]);
+    arrive(&mut app, 44, false, false);
+    assert_eq!(
+        press(&mut app, '1'),
+        Action::None,
+        "the run does not wait for a pick now"
+    );
+    assert!(status_text(&app).contains("not yet"));
+
+    assert_eq!(press(&mut app, 'u'), Action::StartRun);
+    let schedule = schedule_of(&app);
+    assert_eq!(schedule.strategy, Strategy::Manual);
+    assert_eq!(
+        schedule.pause_at,
+        Some(41),
+        "back to just before the last pick"
+    );
+    assert_eq!(schedule.prefix, trace(41).choices);
+    assert!(app.run_request().is_some_and(|r| r.resume_when_still));
+    assert!(status_text(&app).contains("undid your pick of step 42"));
+    arrive(&mut app, 41, false, true);
+    press(&mut app, 'u');
+    assert_eq!(schedule_of(&app).pause_at, Some(37));
+    arrive(&mut app, 37, false, true);
+    // Back steps while playing land where the run waited for a pick.
+    press(&mut app, ']');
+    assert_eq!(
+        schedule_of(&app).pause_at,
+        Some(38),
+        "] redoes from the known steps"
+    );
+    arrive(&mut app, 41, false, true);
+    press(&mut app, '[');
+    assert_eq!(
+        schedule_of(&app).pause_at,
+        Some(37),
+        "[ from 41 skips the forced steps 38–40 to the pick at 37"
+    );
+}
+
+#[test]
+fn renders_the_play_panel() {
+    let mut app = scheduled_pipeline("correct");
+    press(&mut app, 'p');
+    arrive(&mut app, 37, false, true);
+    app.on_next_ops(play_ops());
+    let shown = screen(&app, 120, 40);
+    for line in [
+        "play the scheduler",
+        "after step 37: who goes next?",
+        "▶1 generate: send item 9 on `numbers` (3/4)",
+        " 2 square#1: receive item 5 from `numbers`",
+        "   square#2: work until 1.62 s (would wait)",
+        " 3 filter: receive item 3 from `squares` (2/4)",
+        "free play, no goal (c opens a challenge)",
+        "playing the scheduler · step 37",
+        "◆ your pick",
+    ] {
+        assert!(shown.contains(line), "{line:?} missing: {shown}");
+    }
+    insta::assert_snapshot!("play_panel_120x40", shown);
+    app.on_resize(80, 24);
+    insta::assert_snapshot!("play_panel_80x24", screen(&app, 80, 24));
+}
+
+#[test]
+fn a_challenge_opens_in_play_mode_and_says_when_its_goal_is_reached() {
+    let mut app = scheduled_pipeline("correct");
+    assert_eq!(press(&mut app, 'h'), Action::None);
+    assert!(status_text(&app).contains("c opens one"));
+    assert_eq!(press(&mut app, 'c'), Action::StartRun);
+    let view = app.lesson().expect("open");
+    assert_eq!(view.knobs, PIPELINE_CHALLENGES[0].knobs);
+    assert_eq!(app.steering().mode, Mode::Play);
+    assert_eq!(schedule_of(&app), Schedule::manual());
+    assert!(app.challenge().is_some_and(|(i, _)| i == 0));
+    assert!(status_text(&app).starts_with("challenge 1/2: fill `squares`"));
+    press(&mut app, 'h');
+    assert!(status_text(&app).contains("hint: run generate"));
+
+    let mut full = mid_run(1_300, 0);
+    full.channels[1].capacity = Some(2);
+    full.channels[1].len = 2;
+    arrive(&mut app, 20, false, true);
+    assert_eq!(app.steering().reached, None, "not yet");
+    app.on_snapshot(
+        at_step(full.clone(), 23, false, true),
+        EventBatch::default(),
+    );
+    app.on_next_ops(play_ops());
+    assert_eq!(app.steering().reached, Some(23));
+    assert!(status_text(&app).contains("✓ goal reached in 23 steps"));
+    // It keeps saying so after the picture moves on.
+    app.on_snapshot(
+        at_step(mid_run(1_400, 1), 25, false, true),
+        EventBatch::default(),
+    );
+    app.on_trace(&trace(25));
+    let shown = screen(&app, 120, 40);
+    assert!(shown.contains("✓ goal reached in 23 steps"), "{shown}");
+    assert!(
+        shown.contains("playing · challenge 1/2 · step 25"),
+        "{shown}"
+    );
+    assert!(shown.contains("hint: run generate"), "{shown}");
+    insta::assert_snapshot!("challenge_reached_120x40", shown);
+    app.on_resize(80, 24);
+    insta::assert_snapshot!("challenge_reached_80x24", screen(&app, 80, 24));
+    app.on_resize(120, 40);
+
+    // The help shows the hint first.
+    press(&mut app, '?');
+    let help = screen(&app, 120, 40);
+    assert!(help.contains("challenge 1/2: fill `squares`") && help.contains("hint: run generate"));
+    press(&mut app, '?');
+
+    assert_eq!(press(&mut app, 'c'), Action::StartRun);
+    assert_eq!(app.lesson().map(|v| v.variant.name), Some("leak"));
+    assert_eq!(app.steering().reached, None, "another goal");
+    assert_eq!(press(&mut app, 'C'), Action::StartRun, "C goes back");
+    assert!(app.challenge().is_some_and(|(i, _)| i == 0));
+    // Another variant is another world: the challenge is left.
+    assert_eq!(press(&mut app, 't'), Action::StartRun);
+    assert!(app.challenge().is_none());
+    assert!(status_text(&app).contains("challenge left (c opens it again)"));
+    assert_eq!(app.steering().mode, Mode::Play, "still playing, freely");
+}
+
+#[test]
+fn a_lesson_without_challenges_says_so() {
+    let mut app = scheduled_app();
+    app.open_lesson(&FAN, None, None);
+    assert_eq!(press(&mut app, 'c'), Action::None);
+    assert!(
+        status_text(&app).contains("no challenge for this lesson yet"),
+        "{}",
+        status_text(&app)
+    );
+    assert_eq!(press(&mut app, 'p'), Action::StartRun);
+    assert!(
+        !status_text(&app).contains("c opens"),
+        "{}",
+        status_text(&app)
+    );
+    arrive(&mut app, 3, false, true);
+    let shown = screen(&app, 120, 40);
+    assert!(
+        shown.contains("no challenge for this lesson yet"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn lesson_01_challenge_opens_on_its_variant_and_knobs() {
+    let mut app = App::new(lessons::catalog(), Theme::default());
+    app.on_resize(120, 40);
+    let lesson = lessons::catalog()[0];
+    app.open_lesson(lesson, None, None);
+    let n = lesson.challenges.len();
+    assert!(n >= 1, "lesson 01 has a challenge");
+    assert_eq!(press(&mut app, 'c'), Action::StartRun);
+    let challenge = &lesson.challenges[0];
+    let view = app.lesson().expect("open");
+    assert_eq!(view.variant.name, challenge.variant);
+    assert_eq!(view.knobs, challenge.knobs);
+    assert!(status_text(&app).contains(&format!("challenge 1/{n}: {}", challenge.title)));
+    let config = app.run_request().expect("open").config();
+    assert_eq!(config.schedule, Some(Schedule::manual()));
+    assert!(config.realtime && config.log_items);
+}
+
+#[test]
+fn a_launch_schedule_is_a_replay_and_free_launches_free() {
+    let recorded = trace(57).choices;
+    let replay = Schedule::pct(17).with_prefix(recorded.clone());
+    let mut app =
+        App::new(FIXTURE_CATALOG, Theme::default()).with_launch(Some(replay.clone()), false);
+    app.on_resize(120, 40);
+    app.open_lesson(&PIPELINE, None, None);
+    assert_eq!(schedule_of(&app), replay, "the recorded choices first");
+    assert_eq!(app.steering().known, recorded);
+    let shown = screen(&app, 120, 40);
+    assert!(
+        shown.contains("scheduled · pct seed 17 · step 0") && shown.contains("step 0 of 57"),
+        "{shown}"
+    );
+    // A later `r` replays it again.
+    press(&mut app, 'r');
+    assert_eq!(schedule_of(&app), replay);
+
+    // Rewound to a step, the replay opens there, paused.
+    let at = Schedule::random(3)
+        .with_prefix(recorded.clone())
+        .paused_at(20);
+    let mut app = App::new(FIXTURE_CATALOG, Theme::default()).with_launch(Some(at.clone()), false);
+    app.open_lesson(&PIPELINE, None, None);
+    let request = app.run_request().expect("open");
+    assert_eq!(request.schedule, Some(at));
+    assert!(request.seeks() && !request.config().start_paused && app.paused());
+    assert_eq!(app.steering().seek, Some(20));
+
+    let manual = Schedule::manual().with_prefix(recorded[..5].to_vec());
+    let mut app = App::new(FIXTURE_CATALOG, Theme::default()).with_launch(Some(manual), false);
+    app.open_lesson(&PIPELINE, None, None);
+    assert_eq!(app.steering().mode, Mode::Play);
+    let schedule = schedule_of(&app);
+    assert_eq!(
+        (schedule.prefix.len(), schedule.pause_at),
+        (5, Some(5)),
+        "a manual schedule: the learner picks on from its end"
+    );
+
+    let mut app = App::new(FIXTURE_CATALOG, Theme::default()).with_launch(None, true);
+    app.open_lesson(&PIPELINE, None, None);
+    assert_eq!(app.steering().mode, Mode::Free);
+    assert!(app.run_request().is_some_and(|r| r.schedule.is_none()));
+}
+
+#[test]
+fn the_help_lists_the_new_keys_and_scrolls() {
+    let mut app = scheduled_pipeline("correct");
+    app.on_resize(80, 24);
+    press(&mut app, '?');
+    let top = screen(&app, 80, 24);
+    for key in ["[ / ]", "{ / }", "( / )", "g / G", " m ", " n "] {
+        assert!(top.contains(key), "{key}: {top}");
+    }
+    assert!(top.contains("↓ more: ↑ ↓ scroll"), "{top}");
+    app.on_key(key(KeyCode::End));
+    let end = screen(&app, 80, 24);
+    for key in [
+        "1–9, ↑ ↓ Enter",
+        "can take is taken for you",
+        "undo your last pick",
+        "c / C",
+    ] {
+        assert!(end.contains(key), "{key}: {end}");
+    }
+    assert_eq!(
+        press(&mut app, 't'),
+        Action::None,
+        "keys wait while help shows"
+    );
+    app.on_key(key(KeyCode::Esc));
+    assert!(!app.help());
+    let hints = screen(&app, 80, 24);
+    assert!(
+        hints.contains("[ ] rewind") && hints.contains("p play"),
+        "{hints}"
+    );
+}
+
+/// A goal on the real lesson 01 pipeline that a learner reaches by hand:
+/// back-pressure at the head of the pipeline.
+fn numbers_full_before_squaring(snapshot: &Snapshot, _: &[Event]) -> bool {
+    snapshot.channels.iter().any(|c| {
+        c.name == "numbers"
+            && c.capacity.is_some_and(|cap| cap > 0 && c.len >= cap)
+            && c.received == 0
+    })
+}
+
+static PLAYABLE_CHALLENGES: [Challenge; 1] = [Challenge {
+    title: "fill `numbers` before any square worker has taken an item",
+    hint: "let generate send whenever it can; keep the square workers waiting",
+    variant: "correct",
+    knobs: Knobs {
+        items: 8,
+        buffer: 2,
+        workers: 2,
+        seed: 1,
+    },
+    reached: numbers_full_before_squaring,
+}];
+
+/// The real lesson 01 (its main, variants and text), with the challenge above.
+fn playable_pipeline() -> &'static [&'static Lesson] {
+    let real = &lessons::pipeline::LESSON;
+    let lesson: &'static Lesson = Box::leak(Box::new(Lesson {
+        number: real.number,
+        slug: real.slug,
+        title: real.title,
+        summary: real.summary,
+        readme: real.readme,
+        variants: real.variants,
+        defaults: real.defaults,
+        ranges: real.ranges.clone(),
+        main: real.main,
+        hidden_by: real.hidden_by,
+        challenges: &PLAYABLE_CHALLENGES,
+    }));
+    Box::leak(vec![lesson].into_boxed_slice())
+}
+
+/// Plays a challenge on a real run, as a learner would: read who can go,
+/// press its digit, let the lab run the pick, until the view says the
+/// goal is reached. The picks never let a square worker receive.
+#[test]
+fn a_challenge_is_solved_by_picking_on_a_real_run() {
+    let catalog = playable_pipeline();
+    let mut app = App::new(catalog, Theme::default());
+    app.on_resize(120, 40);
+    app.open_lesson(catalog[0], None, None);
+    assert_eq!(press(&mut app, 'c'), Action::StartRun);
+    let request = app.run_request().expect("a lesson is open");
+    let run = request
+        .lesson
+        .start(request.variant, request.knobs, request.config());
+    let lab = run.lab().clone();
+    let mut next = 0;
+    let mut picks = 0;
+    while app.steering().reached.is_none() {
+        assert!(picks < 100, "no goal after {picks} picks");
+        assert!(!run.is_finished(), "the run ended before the goal");
+        assert!(
+            lab.wait_still(Duration::from_secs(10)),
+            "the run stands still, waiting for a pick"
+        );
+        let batch = lab.events_since(next);
+        next = batch.events.last().map_or(next, |e| e.seq + 1);
+        app.on_snapshot(lab.snapshot(), batch);
+        if let Some(trace) = lab.trace() {
+            app.on_trace(&trace);
+        }
+        app.on_next_ops(lab.next_ops());
+        if app.steering().reached.is_some() {
+            break;
+        }
+        let index = app
+            .steering()
+            .pickable()
+            .position(|(op, _)| !(op.worker.starts_with("square") && op.words.contains("receive")))
+            .expect("a pick that keeps the square workers waiting");
+        let digit = char::from(b'1' + u8::try_from(index).expect("a digit"));
+        match press(&mut app, digit) {
+            Action::Choose(choice) => lab.choose(choice).expect("the pick runs"),
+            other => panic!("{digit} did {other:?}: {}", status_text(&app)),
+        }
+        picks += 1;
+    }
+    let steps = app.steering().reached.expect("reached");
+    assert!(steps > 0 && picks > 0);
+    let shown = screen(&app, 120, 40);
+    assert!(
+        shown.contains(&format!("✓ goal reached in {steps} steps")),
+        "{shown}"
+    );
+    let numbers = lab
+        .snapshot()
+        .channels
+        .into_iter()
+        .find(|c| c.name == "numbers")
+        .expect("numbers");
+    assert_eq!((numbers.len, numbers.received), (2, 0), "full, untouched");
+    drop(run);
 }

@@ -16,8 +16,9 @@ use super::layout::{self, HeadRows, LessonLayout, MIN_HEIGHT, MIN_WIDTH, TEXT_SH
 use super::log::{self, EventFilter, EventLog};
 use super::markdown;
 use super::run_view;
+use super::steer::{Mode, Scrub, Steering};
 use super::theme::Theme;
-use crate::lab::{Config, Event, EventBatch, Report, Snapshot, Verdict};
+use crate::lab::{Choice, Config, Event, EventBatch, Report, Schedule, Snapshot, Verdict};
 use crate::lessons::{Knobs, Lesson, Outcome, Variant};
 
 /// Speeds the `+`/`-` keys step through.
@@ -70,10 +71,12 @@ pub enum Action {
     Step,
     /// Change the run's speed factor.
     SetSpeed(f64),
+    /// Play the scheduler: run this pick as the next step.
+    Choose(Choice),
 }
 
 /// Everything needed to start a run.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct RunRequest {
     /// The lesson.
     pub lesson: &'static Lesson,
@@ -85,20 +88,39 @@ pub struct RunRequest {
     pub speed: f64,
     /// Start with the gate closed (a paused run stays paused on restart).
     pub paused: bool,
+    /// The schedule (`None`: free, on OS threads). With `pause_at` it is a
+    /// rewind: the run re-executes its prefix unpaced to that step and
+    /// stands still there, and the view shows it only then.
+    pub schedule: Option<Schedule>,
+    /// Once the rewind stands still at its step, let the run go on (while
+    /// playing the scheduler: the learner's pick comes next).
+    pub resume_when_still: bool,
 }
 
 impl RunRequest {
-    /// The lab configuration for this run: its speed and pause, and every
-    /// item that moves logged, since the event log shows the data as well
-    /// as the waits.
+    /// The lab configuration for this run: its speed, pause and schedule
+    /// (paced to the wall clock, each step kept in words for the scrub
+    /// bar), and every item that moves logged, since the event log shows
+    /// the data as well as the waits.
     #[must_use]
     pub fn config(&self) -> Config {
+        let scheduled = self.schedule.is_some();
         Config {
             speed: self.speed,
             start_paused: self.paused,
             log_items: true,
+            schedule: self.schedule.clone(),
+            realtime: scheduled,
+            describe_steps: scheduled,
             ..Config::default()
         }
+    }
+
+    /// True for a rewind: the view waits until the run stands still at
+    /// its step before it shows it.
+    #[must_use]
+    pub fn seeks(&self) -> bool {
+        self.schedule.as_ref().is_some_and(|s| s.pause_at.is_some())
     }
 }
 
@@ -248,16 +270,18 @@ pub struct App {
     lessons: &'static [&'static Lesson],
     screen: Screen,
     selected: usize,
-    lesson: Option<LessonView>,
+    pub(super) lesson: Option<LessonView>,
     help: bool,
+    help_scroll: usize,
     focus: Focus,
     status: Option<Status>,
     theme: Theme,
     size: Rect,
     speed: f64,
-    paused: bool,
+    pub(super) paused: bool,
     quit: bool,
     text_pane: TextPane,
+    pub(super) steer: Steering,
 }
 
 impl App {
@@ -270,6 +294,7 @@ impl App {
             selected: 0,
             lesson: None,
             help: false,
+            help_scroll: 0,
             focus: Focus::Text,
             status: None,
             theme,
@@ -278,6 +303,7 @@ impl App {
             paused: false,
             quit: false,
             text_pane: TextPane::default(),
+            steer: Steering::default(),
         }
     }
 
@@ -316,6 +342,12 @@ impl App {
     #[must_use]
     pub fn help(&self) -> bool {
         self.help
+    }
+
+    /// Rows the help overlay is scrolled down by.
+    #[must_use]
+    pub fn help_scroll(&self) -> usize {
+        self.help_scroll
     }
 
     /// The pane the arrows scroll.
@@ -366,6 +398,19 @@ impl App {
         self.text_pane
     }
 
+    /// The left pane as laid out: while playing the scheduler it holds the
+    /// play panel, which is never hidden.
+    fn left_pane(&self) -> TextPane {
+        if self.steer.mode == Mode::Play {
+            TextPane {
+                hidden: false,
+                ..self.text_pane
+            }
+        } else {
+            self.text_pane
+        }
+    }
+
     /// Where each part of the lesson view goes in `area`: the header rows
     /// wrap rather than cut, so their height depends on what they say.
     #[must_use]
@@ -377,7 +422,7 @@ impl App {
     /// being changed).
     fn layout_for(&self, view: Option<&LessonView>, area: Rect) -> LessonLayout {
         let rows = view.map_or_else(HeadRows::default, |view| self.head_rows(view, area.width));
-        layout::lesson_layout(area, rows, self.text_pane)
+        layout::lesson_layout(area, rows, self.left_pane())
     }
 
     fn head_rows(&self, view: &LessonView, width: u16) -> HeadRows {
@@ -395,10 +440,13 @@ impl App {
         } else {
             2
         };
+        // The scrub bar and the step in words, for runs that have steps.
+        let timeline = if self.steer.mode == Mode::Free { 0 } else { 2 };
         HeadRows {
             variants,
             info,
             status,
+            timeline,
         }
     }
 
@@ -406,12 +454,15 @@ impl App {
     #[must_use]
     pub fn run_request(&self) -> Option<RunRequest> {
         let view = self.lesson.as_ref()?;
+        let plan = &self.steer.plan;
         Some(RunRequest {
             lesson: view.lesson,
             variant: view.variant,
             knobs: view.knobs,
             speed: self.speed,
-            paused: self.paused,
+            paused: plan.paused.unwrap_or(self.paused),
+            schedule: plan.schedule.clone(),
+            resume_when_still: plan.resume,
         })
     }
 
@@ -426,7 +477,7 @@ impl App {
         if let Some(i) = self.lessons.iter().position(|l| std::ptr::eq(*l, lesson)) {
             self.selected = i;
         }
-        let mut view = LessonView {
+        let view = LessonView {
             lesson,
             variant: variant.unwrap_or_else(|| lesson.correct()),
             knobs: knobs.unwrap_or(lesson.defaults),
@@ -442,16 +493,25 @@ impl App {
             live: LiveView::default(),
             links: HashMap::new(),
         };
-        self.layout_readme(&mut view);
         self.lesson = Some(view);
+        self.plan_opened();
+        if self.steer.mode == Mode::Play {
+            self.paused = false;
+        }
+        if let Some(mut view) = self.lesson.take() {
+            self.layout_readme(&mut view);
+            self.lesson = Some(view);
+        }
         self.screen = Screen::Lesson;
-        self.focus = if self.text_pane.hidden {
+        self.focus = if self.left_pane().hidden {
             Focus::Run
         } else {
             Focus::Text
         };
         self.status = None;
-        if self.paused {
+        if let Some(k) = self.steer.seek {
+            self.info(format!("replaying the recorded schedule to step {k}…"));
+        } else if self.paused {
             // The run starts with the gate closed, as a restart does; a
             // learner who paused an earlier lesson would see nothing move.
             self.info("the run starts paused (space resumes, s steps)".to_owned());
@@ -505,6 +565,7 @@ impl App {
 
     /// A new snapshot of the run, with the events since the last one.
     pub fn on_snapshot(&mut self, snapshot: Snapshot, batch: EventBatch) {
+        self.seek_arrived();
         let Some(view) = self.lesson.as_mut() else {
             return;
         };
@@ -518,6 +579,7 @@ impl App {
             self.paused = snapshot.paused;
         }
         view.live.snapshot = Some(snapshot);
+        self.after_picture(false);
         self.clamp_events_scroll();
     }
 
@@ -531,6 +593,10 @@ impl App {
 
     /// The run ended: keep its final snapshot, outcome and verdict on screen.
     pub fn on_finished(&mut self, report: Report<Outcome>, batch: EventBatch) {
+        self.seek_arrived();
+        if let Some(trace) = &report.trace {
+            self.on_trace(trace);
+        }
         let Some(view) = self.lesson.as_mut() else {
             return;
         };
@@ -555,6 +621,7 @@ impl App {
             unstoppable,
             stopped,
         });
+        self.after_picture(!stopped);
         self.clamp_events_scroll();
     }
 
@@ -568,22 +635,39 @@ impl App {
             return Action::Quit;
         }
         if self.help {
-            if matches!(
-                key.code,
-                KeyCode::Char('?' | 'q') | KeyCode::Esc | KeyCode::Enter
-            ) {
-                self.help = false;
-            }
-            return Action::None;
+            return self.on_help_key(key.code);
         }
         if key.code == KeyCode::Char('?') {
             self.help = true;
+            self.help_scroll = 0;
             return Action::None;
         }
         match self.screen {
             Screen::List => self.on_list_key(key.code),
             Screen::Lesson => self.on_lesson_key(key.code),
         }
+    }
+
+    /// Keys while the help shows: it scrolls (it is taller than a small
+    /// terminal) and closes; nothing else happens meanwhile.
+    fn on_help_key(&mut self, code: KeyCode) -> Action {
+        let max = super::help::max_scroll(self, self.size);
+        let page = usize::from(self.size.height.saturating_sub(4)).max(1);
+        self.help_scroll = match code {
+            KeyCode::Char('?' | 'q') | KeyCode::Esc | KeyCode::Enter => {
+                self.help = false;
+                0
+            }
+            KeyCode::Up | KeyCode::Char('k') => self.help_scroll.saturating_sub(1),
+            KeyCode::Down | KeyCode::Char('j') => self.help_scroll + 1,
+            KeyCode::PageUp => self.help_scroll.saturating_sub(page),
+            KeyCode::PageDown | KeyCode::Char(' ') => self.help_scroll + page,
+            KeyCode::Home => 0,
+            KeyCode::End => max,
+            _ => self.help_scroll,
+        }
+        .min(max);
+        Action::None
     }
 
     fn on_list_key(&mut self, code: KeyCode) -> Action {
@@ -640,8 +724,39 @@ impl App {
             KeyCode::Char('T') => self.cycle_variant(false),
             KeyCode::Char('r') => {
                 self.restart_view();
-                self.info(self.restarted().to_owned());
+                self.plan_restart();
+                let text = match self.steer.mode {
+                    Mode::Scheduled => format!(
+                        "{}, {} again: the same run",
+                        self.restarted(),
+                        self.steer.describe_seed()
+                    ),
+                    Mode::Play => "run restarted: you pick from step 0 (] redoes)".to_owned(),
+                    Mode::Free => self.restarted().to_owned(),
+                };
+                self.info(text);
                 Action::StartRun
+            }
+            KeyCode::Char('[') => self.scrub(Scrub::Back(1)),
+            KeyCode::Char(']') => self.scrub(Scrub::Forward(1)),
+            KeyCode::Char('{') => self.scrub(Scrub::Back(10)),
+            KeyCode::Char('}') => self.scrub(Scrub::Forward(10)),
+            KeyCode::Char('(') => self.scrub(Scrub::Back(100)),
+            KeyCode::Char(')') => self.scrub(Scrub::Forward(100)),
+            KeyCode::Char('g') => self.scrub(Scrub::Start),
+            KeyCode::Char('G') => self.scrub(Scrub::End),
+            KeyCode::Char('m') => self.toggle_free(),
+            KeyCode::Char('n') => self.new_seed(),
+            KeyCode::Char('p') => self.toggle_play(),
+            KeyCode::Char('u') => self.undo(),
+            KeyCode::Char('c') => self.cycle_challenge(true),
+            KeyCode::Char('C') => self.cycle_challenge(false),
+            KeyCode::Char('h') => self.toggle_hint(),
+            KeyCode::Char(d @ '1'..='9') => self.pick(Some(usize::from(d as u8 - b'1'))),
+            KeyCode::Enter if self.steer.mode == Mode::Play => self.pick(None),
+            KeyCode::Up | KeyCode::Char('k') if self.picks_with_arrows() => self.move_cursor(false),
+            KeyCode::Down | KeyCode::Char('j') if self.picks_with_arrows() => {
+                self.move_cursor(true)
             }
             KeyCode::Char('w') => self.change_workers(false),
             KeyCode::Char('W') => self.change_workers(true),
@@ -665,8 +780,13 @@ impl App {
         }
     }
 
+    /// While playing with the play panel focused, ↑ ↓ choose a pick.
+    fn picks_with_arrows(&self) -> bool {
+        self.steer.mode == Mode::Play && self.focus == Focus::Text
+    }
+
     fn toggle_focus(&mut self) -> Action {
-        if self.text_pane.hidden {
+        if self.left_pane().hidden {
             self.focus = Focus::Run;
             return self.warn("the lesson text is hidden: l shows it".to_owned());
         }
@@ -727,6 +847,9 @@ impl App {
     /// `l`: hides the lesson text, giving the run the whole width, or shows
     /// it again.
     fn toggle_text(&mut self) -> Action {
+        if self.steer.mode == Mode::Play {
+            return self.warn("the play panel stays while you play (p stops playing)".to_owned());
+        }
         self.text_pane.hidden = !self.text_pane.hidden;
         if self.text_pane.hidden {
             self.focus = Focus::Run;
@@ -742,7 +865,7 @@ impl App {
     /// than the pane can be read to its end instead of wrapping.
     /// They have no other use, so they work whichever pane has the focus.
     fn shift_code(&mut self, right: bool) -> Action {
-        if self.text_pane.hidden {
+        if self.left_pane().hidden || self.steer.mode == Mode::Play {
             return Action::None;
         }
         let Some(mut view) = self.lesson.take() else {
@@ -759,13 +882,16 @@ impl App {
         Action::None
     }
 
-    fn run_over(&self) -> bool {
+    pub(super) fn run_over(&self) -> bool {
         self.lesson
             .as_ref()
             .is_some_and(|v| v.live.finished.is_some())
     }
 
     fn toggle_pause(&mut self) -> Action {
+        if let Some(refusal) = self.refuse_run_key() {
+            return self.warn(refusal);
+        }
         if self.run_over() {
             return self.warn("the run is over: r runs it again".to_owned());
         }
@@ -774,16 +900,42 @@ impl App {
         Action::SetPaused(self.paused)
     }
 
-    fn step(&mut self) -> Action {
+    /// Why space and `s` do nothing now, if they do not: a run that is
+    /// going to its step, or one the learner schedules.
+    fn refuse_run_key(&self) -> Option<String> {
+        if let Some(k) = self.steer.seek {
+            return Some(format!("a moment: the run is going to step {k}"));
+        }
+        (self.steer.mode == Mode::Play && self.lesson.is_some()).then(|| {
+            "you are the scheduler: the run waits for your pick (1–9), p hands back to the seed"
+                .to_owned()
+        })
+    }
+
+    pub(super) fn step(&mut self) -> Action {
+        if let Some(refusal) = self.refuse_run_key() {
+            return self.warn(refusal);
+        }
         if self.run_over() {
             return self.warn("the run is over: r runs it again".to_owned());
         }
         if !self.paused {
             self.paused = true;
-            self.info("paused: press s again to step one operation".to_owned());
+            let again = if self.steer.mode == Mode::Scheduled {
+                "s or ] steps one, [ goes back"
+            } else {
+                "press s again to step one operation"
+            };
+            self.info(format!("paused: {again}"));
             return Action::SetPaused(true);
         }
-        self.info("stepped one operation".to_owned());
+        if self.steer.mode == Mode::Scheduled {
+            // The scrub bar says what the step did once it is taken.
+            let next = self.step_now() + 1;
+            self.info(format!("on to step {next} (s or ] again, [ back)"));
+        } else {
+            self.info("stepped one operation".to_owned());
+        }
         Action::Step
     }
 
@@ -832,9 +984,7 @@ impl App {
             view.variant.kind.label(),
             view.variant.name
         );
-        self.restart_view();
-        self.info(text);
-        Action::StartRun
+        self.world_changed(text)
     }
 
     fn change_workers(&mut self, up: bool) -> Action {
@@ -855,9 +1005,7 @@ impl App {
             return self.warn(format!("workers already at the {edge} ({old})"));
         }
         view.knobs.workers = new;
-        self.restart_view();
-        self.info(format!("workers {old} → {new}: {restarted}"));
-        Action::StartRun
+        self.world_changed(format!("workers {old} → {new}: {restarted}"))
     }
 
     fn change_buffer(&mut self, up: bool) -> Action {
@@ -881,13 +1029,11 @@ impl App {
             return self.warn(format!("buffer already at the {edge} ({old})"));
         }
         view.knobs.buffer = new;
-        self.restart_view();
-        self.info(format!("buffer {old} → {new}: {restarted}"));
-        Action::StartRun
+        self.world_changed(format!("buffer {old} → {new}: {restarted}"))
     }
 
     /// Forgets the old run's picture (not what was learned of its flow).
-    fn restart_view(&mut self) {
+    pub(super) fn restart_view(&mut self) {
         if let Some(view) = self.lesson.as_mut() {
             view.live = LiveView::default();
             view.events_scroll = 0;
@@ -947,7 +1093,7 @@ impl App {
 
     /// What a restart says: a paused run restarts paused, and says how to go on.
     fn restarted(&self) -> &'static str {
-        if self.paused {
+        if self.paused && self.steer.mode != Mode::Play {
             "run restarted, paused (space resumes, s steps)"
         } else {
             "run restarted"
@@ -960,14 +1106,14 @@ impl App {
         let _ = self.warn(text);
     }
 
-    fn info(&mut self, text: String) {
+    pub(super) fn info(&mut self, text: String) {
         self.status = Some(Status {
             text,
             warning: false,
         });
     }
 
-    fn warn(&mut self, text: String) -> Action {
+    pub(super) fn warn(&mut self, text: String) -> Action {
         self.status = Some(Status {
             text,
             warning: true,

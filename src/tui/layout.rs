@@ -64,8 +64,9 @@ impl TextPane {
     }
 }
 
-/// Rows the header parts need: they wrap instead of cutting, so a narrow
-/// terminal still shows every variant, the whole summary and the message.
+/// Rows the header and footer parts need: they wrap instead of cutting, so
+/// a narrow terminal still shows every variant, the whole summary and the
+/// message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HeadRows {
     /// Rows of the variant bar.
@@ -74,6 +75,8 @@ pub struct HeadRows {
     pub info: u16,
     /// Rows of the status line (message and knobs).
     pub status: u16,
+    /// Rows of the scrub bar (none for a free run).
+    pub timeline: u16,
 }
 
 impl Default for HeadRows {
@@ -82,6 +85,7 @@ impl Default for HeadRows {
             variants: 1,
             info: 1,
             status: 1,
+            timeline: 0,
         }
     }
 }
@@ -99,6 +103,9 @@ pub struct LessonLayout {
     pub readme: Rect,
     /// The live run, framed.
     pub run: Rect,
+    /// The scrub bar of a scheduled run: its steps, and the current one in
+    /// words (zero high for a free run).
+    pub timeline: Rect,
     /// Status message and knobs.
     pub status: Rect,
     /// Key hints.
@@ -106,14 +113,23 @@ pub struct LessonLayout {
 }
 
 /// Lays out the lesson view: the header rows, the text beside the run, the
-/// status and the key hints.
+/// scrub bar, the status and the key hints.
 #[must_use]
 pub fn lesson_layout(area: Rect, rows: HeadRows, text: TextPane) -> LessonLayout {
-    let [header, variants, variant_info, body, status, hints] = Layout::vertical([
+    let [
+        header,
+        variants,
+        variant_info,
+        body,
+        timeline,
+        status,
+        hints,
+    ] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(rows.variants),
         Constraint::Length(rows.info),
         Constraint::Min(1),
+        Constraint::Length(rows.timeline),
         Constraint::Length(rows.status),
         Constraint::Length(1),
     ])
@@ -127,6 +143,7 @@ pub fn lesson_layout(area: Rect, rows: HeadRows, text: TextPane) -> LessonLayout
         variant_info,
         readme,
         run,
+        timeline,
         status,
         hints,
     }

@@ -9,15 +9,19 @@
 
 pub mod app;
 pub mod flow;
+pub mod help;
 pub mod layout;
 pub mod log;
 pub mod markdown;
 pub mod run_view;
+pub mod sched_view;
+pub mod steer;
 pub mod terminal;
 pub mod theme;
 pub mod ui;
 
 pub use app::{Action, App, Focus, Screen};
+pub use steer::Mode;
 pub use terminal::{Exit, run, terminal_refusal};
 pub use theme::Theme;
 

@@ -39,6 +39,12 @@ const FRAME: Duration = Duration::from_millis(33);
 /// verdict or the lesson's end can change the picture, and those may come
 /// a tenth of a second late.
 const PAUSED_FRAME: Duration = Duration::from_millis(100);
+/// Time between two looks while a rewind re-executes its steps: it takes
+/// some milliseconds (10 000 steps ≈ 50 ms), and the view looks without
+/// waiting, so keys and signals are answered meanwhile.
+const SEEK_POLL: Duration = Duration::from_millis(4);
+/// A rewind that has not reached its step by then is shown as it is.
+const SEEK_PATIENCE: Duration = Duration::from_secs(5);
 
 /// True while the terminal is in raw mode on the alternate screen.
 static TERMINAL_TAKEN: AtomicBool = AtomicBool::new(false);
@@ -96,7 +102,9 @@ pub fn terminal_refusal(term: Option<&OsStr>) -> Option<String> {
 /// Runs the TUI until the learner quits or a signal ends it. Call it only
 /// when stdout is a terminal.
 pub fn run(launch: Launch) -> io::Result<Exit> {
-    let mut app = App::new(lessons::catalog(), Theme::from_env()).with_speed(launch.speed);
+    let mut app = App::new(lessons::catalog(), Theme::from_env())
+        .with_speed(launch.speed)
+        .with_launch(launch.schedule, launch.free);
     let first = match launch.lesson {
         Some(lesson) => app.open_lesson(lesson, launch.variant, launch.knobs),
         None => Action::None,
@@ -157,7 +165,14 @@ fn event_loop(
         }
         if runner.is_live() && Instant::now() >= next_sample {
             dirty |= runner.sample(app);
-            next_sample = Instant::now() + if app.paused() { PAUSED_FRAME } else { FRAME };
+            next_sample = Instant::now()
+                + if runner.is_seeking() {
+                    SEEK_POLL
+                } else if app.paused() {
+                    PAUSED_FRAME
+                } else {
+                    FRAME
+                };
         }
         if dirty {
             screen.terminal.draw(|frame| ui::render(app, frame))?;
@@ -304,12 +319,23 @@ fn wait_for_input(timeout: Option<Duration>, _: &Signals) -> Input {
     Input::Maybe
 }
 
+/// A rewind under way: the run re-executes its steps unpaced and is shown
+/// only once it stands still at its step.
+struct Seek {
+    /// Let the run go on from there (playing: the learner picks next).
+    resume: bool,
+    since: Instant,
+}
+
 /// The current run and the old ones still winding down.
 #[derive(Default)]
 struct Runner {
     run: Option<Run<Outcome>>,
     next_event: u64,
     stopping: Vec<thread::JoinHandle<()>>,
+    seek: Option<Seek>,
+    /// The step of the last trace handed to the app.
+    traced: Option<u64>,
 }
 
 impl Runner {
@@ -317,14 +343,30 @@ impl Runner {
         self.run.is_some()
     }
 
-    fn apply(&mut self, action: Action, app: &App) {
+    fn is_seeking(&self) -> bool {
+        self.seek.is_some()
+    }
+
+    fn apply(&mut self, action: Action, app: &mut App) {
         match action {
             Action::StartRun => {
                 self.stop();
                 if let Some(request) = app.run_request() {
                     let config = request.config();
+                    self.seek = request.seeks().then(|| Seek {
+                        resume: request.resume_when_still,
+                        since: Instant::now(),
+                    });
                     self.run = Some(request.lesson.start(request.variant, request.knobs, config));
                     self.next_event = 0;
+                    self.traced = None;
+                }
+            }
+            Action::Choose(choice) => {
+                if let Some(run) = &self.run
+                    && let Err(why) = run.lab().choose(choice)
+                {
+                    app.warn_user(format!("that pick did not run: {why}"));
                 }
             }
             Action::StopRun => self.stop(),
@@ -355,6 +397,29 @@ impl Runner {
             return false;
         };
         let finished = run.is_finished();
+        let mut resume = false;
+        if let Some(seek) = &self.seek {
+            // Never wait: look, and come back in a few milliseconds.
+            let still = finished || run.lab().wait_still(Duration::ZERO);
+            if !still && seek.since.elapsed() < SEEK_PATIENCE {
+                return false;
+            }
+            resume = seek.resume && !finished;
+            self.seek = None;
+        }
+        let delivered = self.deliver(app, finished);
+        if resume && let Some(run) = &self.run {
+            run.lab().set_paused(false);
+        }
+        delivered || resume
+    }
+
+    /// Hands the app the run's picture, its trace when its step moved and,
+    /// while the learner plays the scheduler, who can go next.
+    fn deliver(&mut self, app: &mut App, finished: bool) -> bool {
+        let Some(run) = &self.run else {
+            return false;
+        };
         let batch = run.lab().events_since(self.next_event);
         self.next_event = batch
             .events
@@ -366,12 +431,32 @@ impl Runner {
             }
             return true;
         }
-        let snapshot = run.lab().snapshot();
+        let lab = run.lab();
+        let snapshot = lab.snapshot();
+        let step = snapshot.schedule.as_ref().map(|s| s.step);
         let shown = app.lesson().and_then(|view| view.live.snapshot.as_ref());
-        if batch.events.is_empty() && batch.skipped == 0 && shown == Some(&snapshot) {
+        if batch.events.is_empty()
+            && batch.skipped == 0
+            && shown == Some(&snapshot)
+            && app.steering().seek.is_none()
+        {
             return false;
         }
         app.on_snapshot(snapshot, batch);
+        if step.is_some() && step != self.traced {
+            if let Some(trace) = lab.trace() {
+                app.on_trace(&trace);
+            }
+            self.traced = step;
+        }
+        if lab
+            .schedule()
+            .is_some_and(|s| s.strategy == crate::lab::Strategy::Manual)
+        {
+            // Read after the snapshot: if the run moves on in between, the
+            // next snapshot differs and brings the new list.
+            app.on_next_ops(lab.next_ops());
+        }
         true
     }
 
@@ -667,7 +752,7 @@ mod tests {
     fn a_suspend_holds_a_running_run_and_leaves_a_paused_one_paused() {
         let mut app = app_on_lesson_1();
         let mut runner = Runner::default();
-        runner.apply(Action::StartRun, &app);
+        runner.apply(Action::StartRun, &mut app);
         let lab = |r: &Runner| r.run.as_ref().map(|run| run.lab().is_paused());
         assert_eq!(lab(&runner), Some(false));
         let held = runner.hold();
@@ -681,7 +766,7 @@ mod tests {
         assert_eq!(lab(&runner), Some(false), "continued: running again");
 
         let pause = app.on_key(key(' '));
-        runner.apply(pause, &app);
+        runner.apply(pause, &mut app);
         assert_eq!(lab(&runner), Some(true));
         let held = runner.hold();
         assert!(!held);
@@ -695,9 +780,9 @@ mod tests {
     fn a_paused_run_stops_asking_for_redraws() {
         let mut app = app_on_lesson_1();
         let mut runner = Runner::default();
-        runner.apply(Action::StartRun, &app);
+        runner.apply(Action::StartRun, &mut app);
         let pause = app.on_key(key(' '));
-        runner.apply(pause, &app);
+        runner.apply(pause, &mut app);
         let deadline = Instant::now() + Duration::from_secs(10);
         while runner.sample(&mut app) {
             assert!(Instant::now() < deadline, "a paused run kept changing");
@@ -708,7 +793,7 @@ mod tests {
             assert!(!runner.sample(&mut app), "nothing changed while paused");
         }
         let resume = app.on_key(key(' '));
-        runner.apply(resume, &app);
+        runner.apply(resume, &mut app);
         thread::sleep(FRAME);
         assert!(runner.sample(&mut app), "resumed: the picture moves again");
     }

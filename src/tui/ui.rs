@@ -10,11 +10,14 @@ use ratatui::widgets::{Block, Cell, Clear, Paragraph, Row, Table, TableState, Wi
 use unicode_width::UnicodeWidthStr;
 
 use super::app::{App, Focus, LessonView, Screen, knobs_text, variant_info, variant_label};
+use super::help;
 use super::layout::{self, MIN_HEIGHT, MIN_WIDTH, VARIANT_LEAD};
 use super::log::wrap;
 use super::markdown;
 use super::run_view::{RunPanel, truncate};
-use super::theme::{self, Theme};
+use super::sched_view;
+use super::steer::Mode;
+use super::theme::Theme;
 
 /// Draws the whole screen for `app`.
 pub fn render(app: &App, frame: &mut Frame) {
@@ -28,7 +31,7 @@ pub fn render(app: &App, frame: &mut Frame) {
         _ => list_screen(app, area, frame),
     }
     if app.help() {
-        help_overlay(app.theme(), area, frame.buffer_mut());
+        help_overlay(app, area, frame.buffer_mut());
     }
 }
 
@@ -147,20 +150,7 @@ fn lesson_screen(app: &App, view: &LessonView, area: Rect, frame: &mut Frame) {
     let parts = app.layout(area);
     let buf = frame.buffer_mut();
 
-    // Header: where we are, and how the run is doing.
-    let title = format!(" chanlab › {:02} {}", view.lesson.number, view.lesson.title);
-    buf.set_string(parts.header.x, parts.header.y, &title, theme.accent());
-    let (state, style) = run_state(app, view, theme);
-    let state_x = parts
-        .header
-        .right()
-        .saturating_sub(state.chars().count() as u16 + 1);
-    buf.set_string(
-        state_x.max(parts.header.x + title.chars().count() as u16 + 1),
-        parts.header.y,
-        state,
-        style,
-    );
+    draw_header(app, view, parts.header, buf);
 
     draw_variants(view, theme, parts.variants, buf);
     let width = usize::from(parts.variant_info.width);
@@ -182,8 +172,11 @@ fn lesson_screen(app: &App, view: &LessonView, area: Rect, frame: &mut Frame) {
         );
     }
 
-    // The lesson text, unless hidden.
-    if parts.readme.width > 0 {
+    // The lesson text, unless hidden; the play panel in its place while
+    // the learner plays the scheduler.
+    if app.steering().mode == Mode::Play {
+        sched_view::draw_play(app, view, app.focus() == Focus::Text, parts.readme, buf);
+    } else if parts.readme.width > 0 {
         let text_focused = app.focus() == Focus::Text;
         let inner = layout::inner(parts.readme);
         let mut position = if view.readme_rows > usize::from(inner.height) {
@@ -217,19 +210,85 @@ fn lesson_screen(app: &App, view: &LessonView, area: Rect, frame: &mut Frame) {
     };
     (&panel).render(parts.run, buf);
 
+    sched_view::draw_timeline(app, parts.timeline, buf);
     draw_status(app, Some(view), parts.status, buf);
-    lesson_hints(theme, parts.hints, buf);
+    lesson_hints(theme, app.steering().mode, parts.hints, buf);
 }
 
-/// The lesson view's key hints: every key in its place, dropped from the
-/// least needed up when they do not all fit; `?` (all keys) always stays.
-fn lesson_hints(theme: Theme, area: Rect, buf: &mut Buffer) {
-    let all: [(&str, &str, u8); 13] = [
+/// The header row: where we are, how the run is scheduled, and how it is
+/// doing. The mode shortens before anything is cut; the state stays whole.
+fn draw_header(app: &App, view: &LessonView, area: Rect, buf: &mut Buffer) {
+    let theme = app.theme();
+    let title = format!(" chanlab › {:02} {}", view.lesson.number, view.lesson.title);
+    let (state, style) = run_state(app, view, theme);
+    let width = usize::from(area.width);
+    let state_width = state.width() + 1;
+    let title = truncate(&title, width.saturating_sub(state_width + 1));
+    buf.set_string(area.x, area.y, &title, theme.accent());
+    let room = width.saturating_sub(title.width() + state_width + 1);
+    let mode = sched_view::mode_texts(app)
+        .into_iter()
+        .map(|m| format!(" · {m}"))
+        .find(|m| m.width() <= room);
+    if let Some(mode) = mode {
+        let mode_style = if app.steering().mode == Mode::Play {
+            theme.notice()
+        } else {
+            Style::new()
+        };
+        buf.set_string(area.x + title.width() as u16, area.y, mode, mode_style);
+    }
+    let state_x = area.right().saturating_sub(state_width as u16);
+    buf.set_string(state_x, area.y, state, style);
+}
+
+/// The lesson view's key hints for the mode: every key in its place,
+/// dropped from the least needed up when they do not all fit; `?` (all
+/// keys) always stays.
+fn lesson_hints(theme: Theme, mode: Mode, area: Rect, buf: &mut Buffer) {
+    let scheduled: &[(&str, &str, u8)] = &[
+        ("space", "pause", 0),
+        ("s", "step", 2),
+        ("[ ]", "rewind", 0),
+        ("+/-", "speed", 3),
+        ("t", "variant", 0),
+        ("r", "restart", 3),
+        ("p", "play", 1),
+        ("m", "free", 4),
+        ("n", "seed", 4),
+        ("w/W", "workers", 6),
+        ("b/B", "buffer", 6),
+        ("f", "events", 5),
+        ("< >", "text", 7),
+        ("l", "hide", 7),
+        ("tab", "focus", 5),
+        ("?", "all keys", 0),
+        ("q", "back", 1),
+    ];
+    let play: &[(&str, &str, u8)] = &[
+        ("1–9", "pick", 0),
+        ("u", "undo", 0),
+        ("[ ]", "steps", 2),
+        ("c", "challenge", 1),
+        ("h", "hint", 1),
+        ("p", "hand back", 0),
+        ("t", "variant", 3),
+        ("r", "restart", 3),
+        ("+/-", "speed", 4),
+        ("m", "free", 5),
+        ("f", "events", 5),
+        ("tab", "focus", 4),
+        ("?", "all keys", 0),
+        ("q", "back", 2),
+    ];
+    let free: &[(&str, &str, u8)] = &[
         ("space", "pause", 0),
         ("s", "step", 1),
         ("+/-", "speed", 1),
         ("t", "variant", 0),
         ("r", "restart", 2),
+        ("m", "scheduled", 1),
+        ("p", "play", 3),
         ("w/W", "workers", 5),
         ("b/B", "buffer", 5),
         ("f", "events", 3),
@@ -239,8 +298,13 @@ fn lesson_hints(theme: Theme, area: Rect, buf: &mut Buffer) {
         ("?", "all keys", 0),
         ("q", "back", 1),
     ];
+    let all = match mode {
+        Mode::Scheduled => scheduled,
+        Mode::Play => play,
+        Mode::Free => free,
+    };
     let width = usize::from(area.width);
-    let keys: Vec<(&str, &str)> = (0..=6u8)
+    let keys: Vec<(&str, &str)> = (0..=7u8)
         .rev()
         .map(|most| {
             all.iter()
@@ -355,6 +419,9 @@ fn variant_bar(view: &LessonView, theme: Theme, width: usize) -> Line<'static> {
 /// `▶ running 3.2s`, `⏸ paused`, `✗ deadlock`, `✓ finished`.
 fn run_state(app: &App, view: &LessonView, theme: Theme) -> (String, Style) {
     let live = &view.live;
+    if let Some(k) = app.steering().seek {
+        return (format!("↺ to step {k}…"), theme.notice());
+    }
     let Some(snapshot) = &live.snapshot else {
         return ("starting…".to_owned(), theme.dim());
     };
@@ -379,7 +446,13 @@ fn run_state(app: &App, view: &LessonView, theme: Theme) -> (String, Style) {
             (format!("✓ finished in {at}"), theme.good())
         };
     }
-    if app.paused() {
+    let awaiting = snapshot
+        .schedule
+        .as_ref()
+        .is_some_and(|s| s.awaiting_choice);
+    if app.steering().mode == Mode::Play && awaiting {
+        (format!("◆ your pick at {at}"), theme.notice())
+    } else if app.paused() {
         (format!("⏸ paused at {at}"), theme.notice())
     } else {
         (format!("▶ running {at}"), theme.good())
@@ -432,77 +505,28 @@ fn hint_line(theme: Theme, keys: &[(&str, &str)], area: Rect, buf: &mut Buffer) 
     buf.set_line(area.x, area.y, &Line::from(spans), area.width);
 }
 
-/// Every key, and what the glyphs mean.
-const HELP_KEYS: [(&str, &str); 17] = [
-    ("space", "pause / resume the run"),
-    ("s", "step one lab operation (pauses first)"),
-    ("+ / -", "faster / slower (0.1× to 10×)"),
-    ("t / T", "next / previous variant: correct, traps, fixes"),
-    ("r", "run it again"),
-    ("w / W", "fewer / more workers (restarts the run)"),
-    ("b / B", "smaller / bigger buffers (restarts the run)"),
-    ("f / F", "event log: all, items, waits, verdicts"),
-    ("< / >", "lesson text narrower / wider"),
-    ("l", "hide / show the lesson text"),
-    ("tab", "focus the lesson text or the live run"),
-    ("↑ ↓ j k PgUp PgDn", "scroll the focused pane (Home / End)"),
-    ("← →", "move the lesson's code sideways"),
-    ("Enter, 1–9", "open a lesson (in the list; ↑ ↓ choose)"),
-    ("?", "this help (any of ? Esc q closes it)"),
-    ("q / Esc", "back to the list; in the list, quit"),
-    ("Ctrl-C", "quit at once"),
-];
-
-fn help_overlay(theme: Theme, area: Rect, buf: &mut Buffer) {
-    let mut lines: Vec<Line> = HELP_KEYS
-        .iter()
-        .map(|(key, what)| {
-            Line::from(vec![
-                Span::styled(format!(" {key:<18}"), theme.accent()),
-                Span::raw(*what),
-            ])
-        })
-        .collect();
-    lines.push(Line::raw(""));
-    let legend = |labels: &[&str]| {
-        let mut spans = vec![Span::raw(" ")];
-        for label in labels {
-            spans.push(Span::styled(
-                format!("{} {label}  ", theme::glyph_for_label(label)),
-                theme.state_label(label),
-            ));
-        }
-        Line::from(spans)
+/// Every key, the open challenge's hint and what the glyphs mean; it
+/// scrolls when the terminal is shorter than it (see [`help`]).
+fn help_overlay(app: &App, area: Rect, buf: &mut Buffer) {
+    let theme = app.theme();
+    let lines = help::lines_for(app, area);
+    let rect = help::overlay_rect(area, lines.len());
+    let shown = usize::from(rect.height.saturating_sub(2));
+    let scroll = app.help_scroll().min(lines.len().saturating_sub(shown));
+    let more = if scroll + shown < lines.len() {
+        " ↓ more: ↑ ↓ scroll "
+    } else if scroll > 0 {
+        " ↑ more above "
+    } else {
+        ""
     };
-    lines.push(legend(&[
-        "running",
-        "paused",
-        "blocked-send",
-        "blocked-recv",
-        "selecting",
-    ]));
-    lines.push(legend(&[
-        "joining", "sleeping", "done", "panicked", "leaked",
-    ]));
-    lines.push(Line::raw(
-        " ▕██░░▏ 2/4 buffer full/capacity   ⇄ rendezvous (capacity 0)",
-    ));
-    lines.push(Line::raw(
-        " 16→12 sent→received   ⇥n ⇤n waiting to send/receive   ✕ closed",
-    ));
-    let width = 74.min(area.width);
-    let height = (lines.len() as u16 + 2).min(area.height);
-    let rect = Rect::new(
-        area.x + (area.width - width) / 2,
-        area.y + (area.height - height) / 2,
-        width,
-        height,
-    );
     Clear.render(rect, buf);
     Paragraph::new(lines)
+        .scroll((u16::try_from(scroll).unwrap_or(u16::MAX), 0))
         .block(
             Block::bordered()
                 .title(" keys ")
+                .title_bottom(Line::from(more).right_aligned())
                 .border_style(theme.focused_border()),
         )
         .render(rect, buf);
