@@ -93,7 +93,6 @@ fn big_snapshot(tick: u64) -> Snapshot {
         verdict: None,
         paused: false,
         speed: 1.0,
-        schedule: None,
         finished: false,
         at_verdict: false,
         schedule: None,

@@ -183,7 +183,7 @@ pub fn explore_with(
     let next = AtomicU64::new(seeds.start);
     let finished = AtomicU64::new(0);
     let results: Mutex<Vec<(u64, usize, String, bool)>> = Mutex::new(Vec::new());
-    let seen: Mutex<HashSet<u64>> = Mutex::new(HashSet::new());
+    let distinct: Mutex<HashSet<u64>> = Mutex::new(HashSet::new());
     let work = || {
         loop {
             let seed = next.fetch_add(1, Ordering::Relaxed);
@@ -194,7 +194,8 @@ pub fn explore_with(
             let steps = report.trace.as_ref().map_or(0, |t| t.choices.len());
             let mut hasher = DefaultHasher::new();
             report.trace.as_ref().map(|t| &t.choices).hash(&mut hasher);
-            seen.lock()
+            distinct
+                .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .insert(hasher.finish());
             let row = (seed, steps, classify(&report), is_failure(&report));
@@ -237,7 +238,7 @@ pub fn explore_with(
         seeds,
         classes,
         broken: failing().count() as u64,
-        distinct: seen
+        distinct: distinct
             .into_inner()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .len() as u64,

@@ -100,8 +100,8 @@ pub struct RunRequest {
 impl RunRequest {
     /// The lab configuration for this run: its speed, pause and schedule
     /// (paced to the wall clock, each step kept in words for the scrub
-    /// bar), and every item that moves logged, since the event log shows
-    /// the data as well as the waits.
+    /// bar), and every item that moves and every wait logged, since the
+    /// event log shows the data as well as the waits.
     #[must_use]
     pub fn config(&self) -> Config {
         let scheduled = self.schedule.is_some();
@@ -109,6 +109,7 @@ impl RunRequest {
             speed: self.speed,
             start_paused: self.paused,
             log_items: true,
+            log_waits: true,
             schedule: self.schedule.clone(),
             realtime: scheduled,
             describe_steps: scheduled,
