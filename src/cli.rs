@@ -1088,6 +1088,9 @@ fn strategy_label(strategy: Strategy) -> String {
     }
 }
 
+/// Seeds per strategy for each smaller `--items` a hunt tries.
+const SHRINK_SEEDS: u64 = 100;
+
 /// Runs the hunt and prints what it found; exit 1 when some schedule
 /// broke the variant, 0 when none did (or 1 when the output was cut short).
 fn hunt_in(
@@ -1159,7 +1162,22 @@ fn hunt_in(
             .filter_map(|r| r.shortest_failing.as_ref().map(|f| (r.strategy, f)))
             .min_by_key(|(_, f)| f.steps);
         if let Some((strategy, found)) = shortest {
-            print_shortest(lesson, variant, knobs, strategy, found, width, out);
+            // A short table reads better than a long one: try fewer items.
+            let seeds = seeds.start..seeds.start + per.min(SHRINK_SEEDS);
+            match hunt::shrink(lesson, variant, knobs, strategies, seeds, found.steps) {
+                Some((smaller, strategy, found)) => {
+                    say!(
+                        out,
+                        "shrunk: with --items {} it breaks in {} steps (at --items {}: {} steps).",
+                        smaller.items,
+                        found.steps,
+                        knobs.items,
+                        shortest.map_or(0, |(_, f)| f.steps)
+                    );
+                    print_shortest(lesson, variant, smaller, strategy, &found, width, out);
+                }
+                None => print_shortest(lesson, variant, knobs, strategy, found, width, out),
+            }
         }
     }
     let wall = started.elapsed();

@@ -94,6 +94,55 @@ pub fn config(strategy: Strategy, seed: u64) -> Config {
     }
 }
 
+/// Looks for a shorter failing schedule with fewer items: halves `--items`
+/// (down to the lesson's least) and hunts `seeds` per strategy at each,
+/// as long as some schedule still breaks the variant in fewer steps than
+/// the best so far. A bug that needs 20 items to show is rare; most show
+/// with two, in a table a learner can read. Returns the smaller knobs,
+/// the strategy and the schedule, if it found one shorter than `steps`.
+#[must_use]
+pub fn shrink(
+    lesson: &'static Lesson,
+    variant: &'static Variant,
+    knobs: Knobs,
+    strategies: &[Strategy],
+    seeds: Range<u64>,
+    steps: usize,
+) -> Option<(Knobs, Strategy, Found)> {
+    let least = *lesson.ranges.items.start();
+    let mut best: Option<(Knobs, Strategy, Found)> = None;
+    let mut best_steps = steps;
+    let mut items = knobs.items;
+    while items > least {
+        items = (items / 2).max(least);
+        let smaller = Knobs { items, ..knobs };
+        let found = strategies
+            .iter()
+            .filter_map(|&strategy| {
+                explore_with(
+                    lesson,
+                    variant,
+                    smaller,
+                    strategy,
+                    seeds.clone(),
+                    threads(),
+                    &|_| {},
+                )
+                .shortest_failing
+                .map(|f| (strategy, f))
+            })
+            .min_by_key(|(_, f)| f.steps);
+        match found {
+            Some((strategy, f)) if f.steps < best_steps => {
+                best_steps = f.steps;
+                best = Some((smaller, strategy, f));
+            }
+            _ => break,
+        }
+    }
+    best
+}
+
 /// One failing schedule a hunt found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Found {

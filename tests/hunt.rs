@@ -127,7 +127,13 @@ fn hunting_the_unclosed_trap_prints_a_table_and_a_command_that_replays_it() {
         .lines()
         .find_map(|l| l.strip_prefix("as a timeline:   chanlab "))
         .expect("a command to replay it");
-    let mut expected = format!("run 1 --trap unclosed --schedule {seed}");
+    // The hunt shrinks `--items` while the trap still breaks in fewer
+    // steps: the unclosed Sender deadlocks with the fewest items there are.
+    assert!(
+        stdout.contains("shrunk: with --items 2 it breaks in "),
+        "{stdout}"
+    );
+    let mut expected = format!("run 1 --trap unclosed --items 2 --schedule {seed}");
     if strategy == "pct" {
         expected.push_str(" --strategy pct");
     }
