@@ -58,11 +58,14 @@ where
 /// The events a run logged before its teardown, with when and in which
 /// order: two runs are the same run exactly when these are equal.
 fn fingerprint(events: &[Event]) -> String {
+    use std::fmt::Write as _;
     events
         .iter()
         .filter(|e| !e.cleanup)
-        .map(|e| format!("{} {:?} {:?}\n", e.seq, e.at, e.kind))
-        .collect()
+        .fold(String::new(), |mut out, e| {
+            let _ = writeln!(out, "{} {:?} {:?}", e.seq, e.at, e.kind);
+            out
+        })
 }
 
 fn choices_of(trace: &Trace) -> String {
@@ -135,7 +138,11 @@ fn smoke() {
     let trace = report.trace.expect("a scheduled run has a trace");
     assert!(!trace.choices.is_empty());
     assert_eq!(trace.diverged, None);
-    assert_eq!(report.snapshot.elapsed, Duration::ZERO, "nothing here takes time");
+    assert_eq!(
+        report.snapshot.elapsed,
+        Duration::ZERO,
+        "nothing here takes time"
+    );
 }
 
 #[test]
@@ -168,11 +175,15 @@ fn a_plain_rendezvous_send_offers_and_waits_for_a_receiver() {
             (got, sender.join().unwrap(), lab.now())
         },
         |schedule, report| {
-            let (got, sent, at) = report.outcome.clone().expect("main returned");
+            let (got, sent, at) = report.outcome.expect("main returned");
             assert_eq!(got, Ok(7), "{schedule:?}");
             assert_eq!(sent, Ok(()), "{schedule:?}");
             assert_eq!(at, SECOND, "{schedule:?}");
-            assert!(report.verdict.is_none(), "{schedule:?}: {:?}", report.verdict);
+            assert!(
+                report.verdict.is_none(),
+                "{schedule:?}: {:?}",
+                report.verdict
+            );
         },
     );
 }
@@ -199,7 +210,11 @@ fn the_offer_is_shown_as_a_wait_and_completes_when_taken() {
         EventKind::Sent { worker, .. } if worker == "sender" => Some(e.at),
         _ => None,
     });
-    assert_eq!(sent_at, Some(SECOND), "the send completes when main takes it");
+    assert_eq!(
+        sent_at,
+        Some(SECOND),
+        "the send completes when main takes it"
+    );
 }
 
 /// A select's send arm on a rendezvous (and `try_send`, a select with no
@@ -223,7 +238,7 @@ fn a_select_send_arm_on_a_rendezvous_needs_a_waiting_receiver() {
             (early, sent, receiver.join().unwrap())
         },
         |schedule, report| {
-            let (early, sent, got) = report.outcome.clone().expect("main returned");
+            let (early, sent, got) = report.outcome.expect("main returned");
             assert_eq!(early, Err(TrySendError::Full(1)), "{schedule:?}");
             assert_eq!(
                 sent,
@@ -249,7 +264,7 @@ fn try_send_on_a_rendezvous_goes_once_a_receiver_waits() {
             (full, receiver.join().unwrap(), lab.now())
         },
         |schedule, report| {
-            let (full, got, at) = report.outcome.clone().expect("main returned");
+            let (full, got, at) = report.outcome.expect("main returned");
             assert_eq!(got, Ok(9), "{schedule:?}");
             // The receiver starts and waits without any time passing, so
             // the polling loop never needs its quantum.
@@ -312,7 +327,10 @@ fn a_buffered_channel_keeps_order_and_its_capacity() {
             }
             peak = peak.max(held);
         }
-        assert!((1..=3).contains(&peak), "{schedule:?}: {peak} in a buffer of 3");
+        assert!(
+            (1..=3).contains(&peak),
+            "{schedule:?}: {peak} in a buffer of 3"
+        );
     }
 }
 
@@ -349,13 +367,16 @@ fn a_waiting_receive_fails_when_the_last_sender_goes() {
         });
         assert_eq!(report.outcome, Some(Err(RecvError)), "{schedule:?}");
         let events = lab.events_since(0).events;
-        let waited = events.iter().position(|e| {
-            matches!(&e.kind, EventKind::Blocked { worker, .. } if worker == "receiver")
-        });
+        let waited = events.iter().position(
+            |e| matches!(&e.kind, EventKind::Blocked { worker, .. } if worker == "receiver"),
+        );
         let closed = events.iter().position(|e| {
             matches!(&e.kind, EventKind::Closed { channel, by_sender: true } if channel == "quiet")
         });
-        assert!(waited < closed && waited.is_some(), "{schedule:?}: {events:?}");
+        assert!(
+            waited < closed && waited.is_some(),
+            "{schedule:?}: {events:?}"
+        );
     }
 }
 
@@ -419,7 +440,7 @@ fn timeouts_run_on_virtual_time() {
         },
         |schedule, report| {
             let (recv, after_recv, send, after_send, selected, end) =
-                report.outcome.clone().expect("main returned");
+                report.outcome.expect("main returned");
             assert_eq!(recv, Err(RecvTimeoutError::Timeout), "{schedule:?}");
             assert_eq!(after_recv, 10 * MINUTE, "{schedule:?}");
             assert_eq!(send, Err(SendTimeoutError::Timeout(2)), "{schedule:?}");
@@ -479,12 +500,12 @@ fn after_and_tick_fire_on_virtual_time() {
         |lab: &Lab| {
             let alarm = lab.after(2 * SECOND);
             let _ = alarm.recv().unwrap();
-            let rang = lab.now();
+            let alarm_at = lab.now();
             let ticker = lab.tick(Duration::from_millis(250));
             for _ in 0..4 {
                 let _ = ticker.recv().unwrap();
             }
-            let ticked = lab.now();
+            let ticks_at = lab.now();
             // A timer beside a channel that is fed later: the timer wins.
             let (tx, rx) = lab.bounded::<u32>("slow", 1);
             let worker_lab = lab.clone();
@@ -497,17 +518,12 @@ fn after_and_tick_fire_on_virtual_time() {
                 recv(rx) -> _ => "channel",
                 recv(timeout) -> _ => "timer",
             };
-            (rang, ticked, first, lab.now())
+            (alarm_at, ticks_at, first, lab.now())
         },
         |schedule, report| {
             assert_eq!(
                 report.outcome,
-                Some((
-                    2 * SECOND,
-                    3 * SECOND,
-                    "timer",
-                    4 * SECOND
-                )),
+                Some((2 * SECOND, 3 * SECOND, "timer", 4 * SECOND)),
                 "{schedule:?}"
             );
         },
@@ -558,7 +574,10 @@ fn a_lesson_simulating_an_hour_runs_on_virtual_time() {
         }
     };
     let report = lesson.run(lesson.correct(), knobs, config);
-    assert!(lessons::meets_expectation(lesson.correct(), &report), "{report:?}");
+    assert!(
+        lessons::meets_expectation(lesson.correct(), &report),
+        "{report:?}"
+    );
     let outcome: &Outcome = report.outcome.as_ref().expect("main returned");
     assert_eq!(outcome.items_out, 9_000);
     // 9000 jobs of 0.75–1.75 s on 3 workers: about an hour.
@@ -638,7 +657,10 @@ fn a_panicking_worker_is_the_panic_verdict() {
             }
             assert!(report.unstoppable.is_empty());
             if let Some(joined) = report.outcome {
-                assert!(matches!(joined, Err(JoinError::Panicked(_) | JoinError::Aborted)));
+                assert!(matches!(
+                    joined,
+                    Err(JoinError::Panicked(_) | JoinError::Aborted)
+                ));
             }
         },
     );
@@ -664,7 +686,14 @@ fn workers_are_numbered_in_spawn_order() {
             .collect();
         assert_eq!(
             names,
-            [(0, "main"), (1, "w#1"), (2, "w#2"), (3, "w#3"), (4, "w#4"), (5, "w#5")],
+            [
+                (0, "main"),
+                (1, "w#1"),
+                (2, "w#2"),
+                (3, "w#3"),
+                (4, "w#4"),
+                (5, "w#5")
+            ],
             "{schedule:?}"
         );
         let trace = report.trace.expect("a trace");
@@ -676,7 +705,11 @@ fn workers_are_numbered_in_spawn_order() {
     let lab = run.lab().clone();
     while lab.wait_still(STILL) && !run.is_finished() {
         let snapshot = lab.snapshot();
-        if !snapshot.schedule.as_ref().is_some_and(|s| s.awaiting_choice) {
+        if !snapshot
+            .schedule
+            .as_ref()
+            .is_some_and(|s| s.awaiting_choice)
+        {
             break;
         }
         let ops = lab.next_ops();
@@ -716,8 +749,10 @@ fn a_deadlock_is_exact_and_names_who_waits_on_what() {
             let Some(Verdict::Deadlock { stuck }) = &report.verdict else {
                 panic!("{schedule:?}: {:?}", report.verdict);
             };
-            let states: Vec<(&str, &WorkerState)> =
-                stuck.iter().map(|s| (s.worker.as_str(), &s.state)).collect();
+            let states: Vec<(&str, &WorkerState)> = stuck
+                .iter()
+                .map(|s| (s.worker.as_str(), &s.state))
+                .collect();
             assert_eq!(
                 states,
                 [
@@ -764,7 +799,11 @@ fn a_sleeper_is_never_part_of_a_deadlock() {
             (left.join().unwrap(), right.join().unwrap(), lab.now())
         },
         |schedule, report| {
-            assert!(report.verdict.is_none(), "{schedule:?}: {:?}", report.verdict);
+            assert!(
+                report.verdict.is_none(),
+                "{schedule:?}: {:?}",
+                report.verdict
+            );
             assert_eq!(
                 report.outcome,
                 Some((Ok(1), Ok(()), 10 * MINUTE)),
@@ -841,9 +880,12 @@ fn a_run_past_its_step_limit_is_a_runaway() {
         };
         let report = Lab::run(config, |lab| {
             let (tx, rx) = lab.bounded::<u32>("ping", 1);
-            let spinner = lab.go("spinner", move || {
-                while tx.send(1).is_ok() && rx.recv().is_ok() {}
-            });
+            let spinner = lab.go(
+                "spinner",
+                move || {
+                    while tx.send(1).is_ok() && rx.recv().is_ok() {}
+                },
+            );
             let _ = spinner.join();
         });
         let Some(Verdict::Runaway { steps, busy, .. }) = &report.verdict else {
@@ -1026,7 +1068,10 @@ fn a_select_lists_one_pick_per_ready_arm_and_its_timeout() {
     let ops = loop {
         assert!(lab.wait_still(STILL));
         let ops = words(&lab);
-        if ops.iter().any(|(_, w, words)| w == "chooser" && words.starts_with("select")) {
+        if ops
+            .iter()
+            .any(|(_, w, words)| w == "chooser" && words.starts_with("select"))
+        {
             break ops;
         }
         let first = ops.iter().find_map(|(c, _, _)| *c).expect("a pick");
@@ -1039,8 +1084,14 @@ fn a_select_lists_one_pick_per_ready_arm_and_its_timeout() {
             .map(|(c, _, words)| (c.map(|c| c.to_string()), words.as_str()))
             .collect::<Vec<_>>(),
         [
-            (Some("1".to_owned()), "select: receive item 1 from `a` (1/1 full)"),
-            (Some("1.1".to_owned()), "select: receive item 1 from `b` (1/1 full)"),
+            (
+                Some("1".to_owned()),
+                "select: receive item 1 from `a` (1/1 full)"
+            ),
+            (
+                Some("1.1".to_owned()),
+                "select: receive item 1 from `b` (1/1 full)"
+            ),
         ],
         "the timeout is no pick while an arm is ready"
     );
@@ -1103,12 +1154,19 @@ fn paused_a_step_is_exactly_one_pick() {
         let status = lab.snapshot().schedule.expect("scheduled");
         assert_eq!(status.step, k);
         assert!(lab.is_paused());
-        assert_eq!(lab.trace().expect("a trace").choices[..], whole[..k as usize]);
+        assert_eq!(
+            lab.trace().expect("a trace").choices[..],
+            whole[..k as usize]
+        );
     }
     lab.set_paused(false);
     let report = run.wait();
     assert_eq!(report.outcome, Some(91));
-    assert_eq!(report.trace.expect("a trace").choices, whole, "pausing changes no pick");
+    assert_eq!(
+        report.trace.expect("a trace").choices,
+        whole,
+        "pausing changes no pick"
+    );
 }
 
 #[test]
@@ -1140,7 +1198,9 @@ fn a_prefix_replays_the_recorded_run() {
         let replays = [
             Schedule::manual().with_prefix(trace.choices.clone()),
             schedule.clone().with_prefix(trace.choices.clone()),
-            schedule.clone().with_prefix(trace.choices[..trace.choices.len() / 2].to_vec()),
+            schedule
+                .clone()
+                .with_prefix(trace.choices[..trace.choices.len() / 2].to_vec()),
         ];
         for replay in replays {
             let (again, lab) = run_keeping_lab(config(replay.clone()), two_stage);
@@ -1152,7 +1212,11 @@ fn a_prefix_replays_the_recorded_run() {
                 choices_of(&trace),
                 "{schedule:?} replayed as {replay:?}"
             );
-            assert_eq!(fingerprint(&lab.events_since(0).events), events, "{replay:?}");
+            assert_eq!(
+                fingerprint(&lab.events_since(0).events),
+                events,
+                "{replay:?}"
+            );
         }
     }
 }
@@ -1160,10 +1224,7 @@ fn a_prefix_replays_the_recorded_run() {
 #[test]
 fn a_prefix_that_does_not_fit_stops_the_run_and_says_where() {
     let bogus = vec![Choice::worker(0), Choice::worker(7)];
-    let report = Lab::run(
-        config(Schedule::random(1).with_prefix(bogus)),
-        two_stage,
-    );
+    let report = Lab::run(config(Schedule::random(1).with_prefix(bogus)), two_stage);
     let trace = report.trace.expect("a trace");
     assert_eq!(
         trace.diverged.as_deref(),
@@ -1179,7 +1240,11 @@ fn a_prefix_that_does_not_fit_stops_the_run_and_says_where() {
 /// (the strategy does pick).
 #[test]
 fn random_and_pct_are_deterministic_per_seed() {
-    for strategy in [Strategy::Random, Strategy::Pct { depth: 3 }, Strategy::Pct { depth: 1 }] {
+    for strategy in [
+        Strategy::Random,
+        Strategy::Pct { depth: 3 },
+        Strategy::Pct { depth: 1 },
+    ] {
         let mut distinct = std::collections::BTreeSet::new();
         for seed in 0..8 {
             let schedule = Schedule::new(strategy, seed);
@@ -1252,7 +1317,11 @@ fn the_same_seed_gives_the_same_run_under_load() {
         ("fan-out-fan-in", "unordered", Schedule::pct(12)),
         ("worker-pool", "cancel-drops-jobs", Schedule::random(13)),
         ("rate-limiter", "refill-never-stopped", Schedule::pct(14)),
-        ("broadcast", "slow-subscriber-blocks-all", Schedule::random(15)),
+        (
+            "broadcast",
+            "slow-subscriber-blocks-all",
+            Schedule::random(15),
+        ),
         ("drain", "exit-at-once", Schedule::pct(16)),
     ];
     let burner = CoreBurner::start();
@@ -1264,7 +1333,10 @@ fn the_same_seed_gives_the_same_run_under_load() {
             let run = lesson.start(variant, lesson.defaults, config(schedule.clone()));
             let lab = run.lab().clone();
             let report = run.wait();
-            assert!(lessons::meets_expectation(variant, &report), "{trap}: {report:?}");
+            assert!(
+                lessons::meets_expectation(variant, &report),
+                "{trap}: {report:?}"
+            );
             let seen = (
                 fingerprint(&lab.events_since(0).events),
                 choices_of(&report.trace.expect("a trace")),
@@ -1295,8 +1367,11 @@ fn the_fingerprint_tells_different_runs_apart() {
         let (_, lab) = run_keeping_lab(config(Schedule::random(seed)), two_stage);
         seen.insert(fingerprint(&lab.events_since(0).events));
     }
-    assert!(seen.len() > 1, "six seeds, one event log: the fingerprint sees nothing");
-    let snapshot: Snapshot = Lab::run(config(Schedule::random(0)), |lab| lab.snapshot())
+    assert!(
+        seen.len() > 1,
+        "six seeds, one event log: the fingerprint sees nothing"
+    );
+    let snapshot: Snapshot = Lab::run(config(Schedule::random(0)), Lab::snapshot)
         .outcome
         .expect("main returned");
     assert_eq!(

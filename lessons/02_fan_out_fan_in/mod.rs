@@ -3,8 +3,10 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::lab::{JoinHandle, Lab, Receiver, Sender};
-use crate::lessons::{Expect, KnobRanges, Knobs, Lesson, Outcome, Variant, VariantKind};
+use crate::lab::{Event, JoinHandle, Lab, Receiver, Sender, Snapshot};
+use crate::lessons::{
+    Challenge, Expect, KnobRanges, Knobs, Lesson, Outcome, Variant, VariantKind, trail,
+};
 
 /// The lesson in the catalog.
 pub static LESSON: Lesson = Lesson {
@@ -33,8 +35,35 @@ pub static LESSON: Lesson = Lesson {
     },
     main,
     hidden_by,
-    challenges: &[],
+    challenges: &[Challenge {
+        title: "make the fan-in deliver item 0 last",
+        hint: "all three items are handed out at once, one to each worker, and each worker \
+               works its own time on its first item (`work until …` in the list says how \
+               long; undo and try another): let the slowest worker take item 0. The merge \
+               forwards in the order the work ends",
+        variant: "correct",
+        knobs: Knobs {
+            items: 3,
+            buffer: 2,
+            workers: 3,
+            seed: 1,
+        },
+        reached: item_zero_last,
+    }],
 };
+
+/// The challenge: item 0 (the first message of `jobs`) is the last message
+/// of `merged`, and the consumer has it. It goes `jobs` → `worker#n` →
+/// `results#n` → `merge#n` → `merged`.
+fn item_zero_last(snapshot: &Snapshot, events: &[Event]) -> bool {
+    let Some(jobs) = trail::channel(snapshot, "jobs").filter(|j| j.senders == 0) else {
+        return false; // not every item is out yet
+    };
+    let on_merged = trail::forwarded(events, "jobs", 1, |w| w.replace("worker", "results"))
+        .and_then(|(results, r)| trail::forwarded(events, &results, r, |_| "merged".to_owned()));
+    on_merged
+        .is_some_and(|(_, m)| m == jobs.sent && trail::received(events, "consumer", "merged", m))
+}
 
 /// Which knobs hide which trap. `unordered` needs a second worker to
 /// finish the other items while item 0 is held: with one worker, items are
@@ -231,11 +260,7 @@ struct Gate {
 impl Gate {
     /// `tx: None`: no gate to close (a scheduled run has no rig).
     fn new(tx: Option<Sender<()>>, after: u64) -> Self {
-        let mut gate = Self {
-            tx,
-            after,
-            seen: 0,
-        };
+        let mut gate = Self { tx, after, seen: 0 };
         gate.check();
         gate
     }
@@ -403,8 +428,7 @@ fn ordered(lab: &Lab, knobs: &Knobs) -> Outcome {
                 gate_after(knobs.items)
             )
         } else {
-            "without the window it could grow with every item that overtakes a slow one"
-                .to_owned()
+            "without the window it could grow with every item that overtakes a slow one".to_owned()
         };
         outcome.notes.push(format!(
             "the reorder buffer peaked at {peak} items (window W = {w}); {without}"

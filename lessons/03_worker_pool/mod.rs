@@ -5,8 +5,10 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use crate::lab::{JoinError, JoinHandle, Lab, Receiver, Sender};
-use crate::lessons::{Expect, KnobRanges, Knobs, Lesson, Outcome, Variant, VariantKind};
+use crate::lab::{Event, JoinError, JoinHandle, Lab, Receiver, Sender, Snapshot};
+use crate::lessons::{
+    Challenge, Expect, KnobRanges, Knobs, Lesson, Outcome, Variant, VariantKind, trail,
+};
 use crate::select_biased;
 
 /// The lesson in the catalog.
@@ -34,8 +36,39 @@ pub static LESSON: Lesson = Lesson {
     },
     main,
     hidden_by,
-    challenges: &[],
+    challenges: &[Challenge {
+        title: "make the pool return its results in job order: 1, then 2, then 3",
+        hint: "a pool answers in the order the work ends, not the order of the jobs. The \
+               three jobs go out at once, one to each worker, and each works its own time \
+               (`work until …` in the list says how long; undo and try another): give job 1 \
+               to the quickest worker and job 3 to the slowest",
+        variant: "correct",
+        knobs: Knobs {
+            items: 3,
+            buffer: 3,
+            workers: 3,
+            seed: 1,
+        },
+        reached: results_in_job_order,
+    }],
 };
+
+/// The challenge: every job submitted (`jobs` closed), and the results of
+/// jobs 1, 2, 3, … went into `results` in that order. Job `j` is the `j`-th
+/// message of `jobs` (one client submits them in order).
+fn results_in_job_order(snapshot: &Snapshot, events: &[Event]) -> bool {
+    let Some(jobs) = trail::channel(snapshot, "jobs").filter(|j| j.senders == 0) else {
+        return false;
+    };
+    let mut last = 0;
+    for job in 1..=jobs.sent {
+        match trail::forwarded(events, "jobs", job, |_| "results".to_owned()) {
+            Some((_, r)) if r > last => last = r,
+            _ => return false,
+        }
+    }
+    jobs.sent > 0
+}
 
 static VARIANTS: [Variant; 6] = [
     Variant {

@@ -5,8 +5,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use crate::lab::{JoinHandle, Lab, Receiver, Sender};
-use crate::lessons::{Expect, KnobRanges, Knobs, Lesson, Outcome, Variant, VariantKind};
+use crate::lab::{Event, EventKind, JoinHandle, Lab, Receiver, Sender, Snapshot};
+use crate::lessons::{
+    Challenge, Expect, KnobRanges, Knobs, Lesson, Outcome, Variant, VariantKind, trail,
+};
 use crate::select_biased;
 
 /// The lesson in the catalog.
@@ -34,8 +36,70 @@ pub static LESSON: Lesson = Lesson {
     },
     main,
     hidden_by,
-    challenges: &[],
+    challenges: &[Challenge {
+        title: "make cancel win the race: close `cancel` while `jobs` has a free slot and both workers hold a job",
+        hint: "main cancels once it has read 5 results and counted two `in_hand` messages \
+               (a worker sends one as it takes a job after the 5th). When the worker that \
+               sent the 5th result has taken its next job, let main count its `in_hand` \
+               before the producer refills `jobs`. Then watch the drain: every job that \
+               got in is still done",
+        variant: "correct",
+        knobs: Knobs {
+            items: 10,
+            buffer: 2,
+            workers: 2,
+            seed: 1,
+        },
+        reached: cancel_won_the_race,
+    }],
 };
+
+/// The challenge: when `cancel` closed, `jobs` had room (the producer lost
+/// the race for that slot) and every worker had a job in hand (received
+/// and not yet answered on `results`). Read from the events before the
+/// cancel, so it stays reached afterwards.
+fn cancel_won_the_race(snapshot: &Snapshot, events: &[Event]) -> bool {
+    let Some(cancel) = events.iter().position(|e| {
+        !e.cleanup
+            && matches!(&e.kind, EventKind::Closed { channel, by_sender: true } if channel == "cancel")
+    }) else {
+        return false;
+    };
+    let before = &events[..cancel];
+    let count = |worker: Option<&str>, channel: &str, sent: bool| {
+        before
+            .iter()
+            .filter(|e| match &e.kind {
+                EventKind::Sent {
+                    worker: w,
+                    channel: c,
+                    ..
+                } => sent && c == channel && worker.is_none_or(|x| x == w),
+                EventKind::Received {
+                    worker: w,
+                    channel: c,
+                    ..
+                } => !sent && c == channel && worker.is_none_or(|x| x == w),
+                _ => false,
+            })
+            .count()
+    };
+    let queued = count(None, "jobs", true).saturating_sub(count(None, "jobs", false));
+    let room = trail::channel(snapshot, "jobs")
+        .and_then(|jobs| jobs.capacity)
+        .is_some_and(|cap| queued < cap);
+    let workers: Vec<&str> = snapshot
+        .workers
+        .iter()
+        .filter(|w| w.stage == "worker")
+        .map(|w| w.name.as_str())
+        .collect();
+    let all_busy = !workers.is_empty()
+        && workers
+            .iter()
+            .all(|&w| count(Some(w), "jobs", false) > count(Some(w), "results", true));
+    room && all_busy
+}
 
 static VARIANTS: [Variant; 5] = [
     Variant {
@@ -381,9 +445,7 @@ fn staged_cancel(lab: &Lab, knobs: &Knobs, how: Shutdown) -> Drained {
     let staged = lab.schedule().is_none();
     let (gate_tx, open) = staged.then(|| lab.bounded::<()>("gate", 0)).unzip();
     let (in_hand, held) = lab.bounded::<()>("in_hand", knobs.workers);
-    let (tell, checkpoint) = staged
-        .then(|| lab.bounded::<()>("checkpoint", 0))
-        .unzip();
+    let (tell, checkpoint) = staged.then(|| lab.bounded::<()>("checkpoint", 0)).unzip();
     let (finished_tx, finished) = match how {
         Shutdown::DrainNeverEnds => {
             let (tx, rx) = lab.bounded::<()>("workers_done", 0);

@@ -158,7 +158,11 @@ fn events_of(lab: &chanlab::lab::Lab) -> Vec<Event> {
 /// Runs `challenge` under `schedule` one pick at a time (started paused,
 /// one step per pick) and asks `reached` after each: the first step count
 /// at which it holds, or `None` if the run ends without it.
-pub fn first_step_reaching(challenge: &Challenge, lesson: &'static Lesson, schedule: Schedule) -> Option<u64> {
+pub fn first_step_reaching(
+    challenge: &Challenge,
+    lesson: &'static Lesson,
+    schedule: Schedule,
+) -> Option<u64> {
     let v = lesson.variant(challenge.variant).expect("variant exists");
     let config = Config {
         start_paused: true,
@@ -168,13 +172,20 @@ pub fn first_step_reaching(challenge: &Challenge, lesson: &'static Lesson, sched
     let lab = run.lab().clone();
     let mut reached = None;
     loop {
-        assert!(lab.wait_still(STILL), "{}: the run never stood still", challenge.title);
+        assert!(
+            lab.wait_still(STILL),
+            "{}: the run never stood still",
+            challenge.title
+        );
         let snapshot = lab.snapshot();
         if (challenge.reached)(&snapshot, &events_of(&lab)) {
             reached = snapshot.schedule.map(|s| s.step);
             break;
         }
-        if run.is_finished() || lab.is_aborted() || lab.snapshot().workers.iter().all(|w| w.state.is_finished()) {
+        if run.is_finished()
+            || lab.is_aborted()
+            || lab.snapshot().workers.iter().all(|w| w.state.is_finished())
+        {
             break;
         }
         lab.step();
@@ -183,33 +194,59 @@ pub fn first_step_reaching(challenge: &Challenge, lesson: &'static Lesson, sched
     reached
 }
 
+/// A play that reached its challenge's goal.
+#[derive(Debug, Clone)]
+pub struct Solution {
+    /// Every step of the run up to the goal, forced ones included: replay
+    /// them as a prefix to get there again.
+    pub choices: Vec<Choice>,
+    /// How many of those the player picked (the others were the only step
+    /// that could go).
+    pub picks: usize,
+}
+
 /// Play the scheduler: drives a run of `challenge` with the manual
 /// strategy, letting `pick` choose whenever more than one operation can
 /// go, and asks `reached` each time the run waits for a pick (what the
-/// learner sees). Returns the run's choices up to the point where the goal
-/// held, or `None` if the run ended first.
+/// learner sees) and once the run is over. `None` if the goal never held.
 pub fn play(
     challenge: &Challenge,
     lesson: &'static Lesson,
     pick: &mut dyn FnMut(&[Choice]) -> Choice,
-) -> Option<Vec<Choice>> {
+) -> Option<Solution> {
     let v = lesson.variant(challenge.variant).expect("variant exists");
     let run = lesson.start(v, challenge.knobs, scheduled(Schedule::manual()));
     let lab = run.lab().clone();
+    let mut picks = 0;
     let mut solved = None;
     loop {
-        assert!(lab.wait_still(STILL), "{}: the run never stood still", challenge.title);
+        assert!(
+            lab.wait_still(STILL),
+            "{}: the run never stood still",
+            challenge.title
+        );
         let snapshot = lab.snapshot();
         if (challenge.reached)(&snapshot, &events_of(&lab)) {
-            solved = lab.trace().map(|t| t.choices);
+            solved = lab.trace().map(|t| Solution {
+                choices: t.choices,
+                picks,
+            });
             break;
         }
-        let awaiting = snapshot.schedule.as_ref().is_some_and(|s| s.awaiting_choice);
-        let ops: Vec<Choice> = lab.next_ops().into_iter().filter_map(|op| op.choice).collect();
+        let awaiting = snapshot
+            .schedule
+            .as_ref()
+            .is_some_and(|s| s.awaiting_choice);
+        let ops: Vec<Choice> = lab
+            .next_ops()
+            .into_iter()
+            .filter_map(|op| op.choice)
+            .collect();
         if !awaiting || ops.is_empty() {
             break; // over, stuck or aborted
         }
         lab.choose(pick(&ops)).expect("a listed choice can be made");
+        picks += 1;
     }
     let _ = run.stop();
     solved
@@ -224,7 +261,11 @@ pub fn replay_reaches(challenge: &Challenge, lesson: &'static Lesson, choices: &
         .paused_at(choices.len() as u64);
     let run = lesson.start(v, challenge.knobs, scheduled(schedule));
     let lab = run.lab().clone();
-    assert!(lab.wait_still(STILL), "{}: the replay never stood still", challenge.title);
+    assert!(
+        lab.wait_still(STILL),
+        "{}: the replay never stood still",
+        challenge.title
+    );
     let snapshot: Snapshot = lab.snapshot();
     let diverged = lab.trace().and_then(|t| t.diverged);
     let reached = diverged.is_none() && (challenge.reached)(&snapshot, &events_of(&lab));
