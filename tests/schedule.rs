@@ -567,11 +567,9 @@ fn a_lesson_simulating_an_hour_runs_on_virtual_time() {
         ..lesson.defaults
     };
     let config = Config {
+        schedule: Some(Schedule::random(5)),
         time_limit: 10 * 60 * MINUTE,
-        ..Config {
-            schedule: Some(Schedule::random(5)),
-            ..Config::default()
-        }
+        ..Config::default()
     };
     let report = lesson.run(lesson.correct(), knobs, config);
     assert!(
@@ -1358,8 +1356,8 @@ fn the_same_seed_gives_the_same_run_under_load() {
     assert!(burner.finish() > 0, "the burner ran");
 }
 
-/// Events with items, compared by the run's own `Snapshot`: a sanity
-/// check of the fingerprint (it must see a difference when there is one).
+/// The fingerprint the determinism checks compare must see a difference
+/// when there is one; and a scheduled run's snapshot names its schedule.
 #[test]
 fn the_fingerprint_tells_different_runs_apart() {
     let mut seen = std::collections::BTreeSet::new();
