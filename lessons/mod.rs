@@ -237,6 +237,93 @@ pub struct Challenge {
     pub reached: fn(&crate::lab::Snapshot, &[crate::lab::Event]) -> bool,
 }
 
+/// What a challenge's `reached` reads: the lab's item events, which say
+/// who moved the n-th message of a channel but not what it carried. A
+/// lesson follows one of its items from channel to channel with these: a
+/// worker sends what it received in the order it received it, so its k-th
+/// send carries its k-th receive's item.
+pub mod trail {
+    use crate::lab::{ChannelSnapshot, Event, EventKind, Snapshot};
+
+    /// The channel called `name` in `snapshot`.
+    #[must_use]
+    pub fn channel<'a>(snapshot: &'a Snapshot, name: &str) -> Option<&'a ChannelSnapshot> {
+        snapshot.channels.iter().find(|c| c.name == name)
+    }
+
+    /// Who received the `item`-th message of `channel` (from 1), and which
+    /// of their receives on it that was (from 1). The run's teardown
+    /// (cleanup events) is not the lesson's doing and is skipped.
+    #[must_use]
+    pub fn taken_by<'a>(events: &'a [Event], channel: &str, item: u64) -> Option<(&'a str, usize)> {
+        let mut per_worker: Vec<(&str, usize)> = Vec::new();
+        for e in events.iter().filter(|e| !e.cleanup) {
+            if let EventKind::Received {
+                worker,
+                channel: c,
+                item: n,
+            } = &e.kind
+                && c == channel
+            {
+                let k = if let Some((_, k)) = per_worker.iter_mut().find(|(w, _)| w == worker) {
+                    *k += 1;
+                    *k
+                } else {
+                    per_worker.push((worker, 1));
+                    1
+                };
+                if *n == item {
+                    return Some((worker, k));
+                }
+            }
+        }
+        None
+    }
+
+    /// Which message of `channel` (from 1) was `worker`'s `k`-th send on it.
+    #[must_use]
+    pub fn kth_sent(events: &[Event], worker: &str, channel: &str, k: usize) -> Option<u64> {
+        events
+            .iter()
+            .filter(|e| !e.cleanup)
+            .filter_map(|e| match &e.kind {
+                EventKind::Sent {
+                    worker: w,
+                    channel: c,
+                    item,
+                } if w == worker && c == channel => Some(*item),
+                _ => None,
+            })
+            .nth(k.checked_sub(1)?)
+    }
+
+    /// Where the `item`-th message of `from` went next: received by a
+    /// worker (`stage#n`), which sent it on as its matching send on the
+    /// channel `to(n)` names. Returns that channel and the message's
+    /// number on it.
+    #[must_use]
+    pub fn forwarded(
+        events: &[Event],
+        from: &str,
+        item: u64,
+        to: impl Fn(&str) -> String,
+    ) -> Option<(String, u64)> {
+        let (worker, k) = taken_by(events, from, item)?;
+        let next = to(worker);
+        let n = kth_sent(events, worker, &next, k)?;
+        Some((next, n))
+    }
+
+    /// True once `worker` has received the `item`-th message of `channel`.
+    #[must_use]
+    pub fn received(events: &[Event], worker: &str, channel: &str, item: u64) -> bool {
+        events.iter().filter(|e| !e.cleanup).any(|e| {
+            matches!(&e.kind, EventKind::Received { worker: w, channel: c, item: n }
+                if w == worker && c == channel && *n == item)
+        })
+    }
+}
+
 impl Lesson {
     /// The variant called `name` (exact, case-insensitive).
     #[must_use]

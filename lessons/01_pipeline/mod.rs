@@ -3,7 +3,9 @@
 use std::time::Duration;
 
 use crate::lab::{Event, JoinError, JoinHandle, Lab, Receiver, Sender, Snapshot};
-use crate::lessons::{Challenge, Expect, KnobRanges, Knobs, Lesson, Outcome, Variant, VariantKind};
+use crate::lessons::{
+    Challenge, Expect, KnobRanges, Knobs, Lesson, Outcome, Variant, VariantKind, trail,
+};
 use crate::select_biased;
 
 /// The lesson in the catalog.
@@ -35,20 +37,52 @@ pub static LESSON: Lesson = Lesson {
     // an hour in every run, so main always returns with it alive; what the
     // knobs change is which stages are named beside it (see the README).
     hidden_by: crate::lessons::never_hidden,
-    challenges: &[Challenge {
-        title: "fill `squares` to the brim before the sink has received a single item",
-        hint: "run generate and the square workers, never filter or sink: once `squares` \
+    challenges: &[
+        Challenge {
+            title: "fill `squares` to the brim before the sink has received a single item",
+            hint: "run generate and the square workers, never filter or sink: once `squares` \
                is full (2/2) the squarers wait on send, and that is back-pressure",
-        variant: "correct",
-        knobs: Knobs {
-            items: 8,
-            buffer: 2,
-            workers: 2,
-            seed: 1,
+            variant: "correct",
+            knobs: Knobs {
+                items: 8,
+                buffer: 2,
+                workers: 2,
+                seed: 1,
+            },
+            reached: squares_full_before_the_sink,
         },
-        reached: squares_full_before_the_sink,
-    }],
+        Challenge {
+            title: "make the sink receive 9 before 1: three squarers, three numbers",
+            hint: "each squarer takes one number and works on it for its own time (`work until …` \
+               in the list says how long; undo and try another): let the quickest squarer \
+               take 3 and a slower one take 1. The filter and the sink keep the order the \
+               squares arrive in",
+            variant: "correct",
+            knobs: Knobs {
+                items: 3,
+                buffer: 2,
+                workers: 3,
+                seed: 1,
+            },
+            reached: nine_before_one,
+        },
+    ],
 };
+
+/// The challenge: the square of 3 went into `squares` before the square of
+/// 1, and both odd squares reached the sink (the filter and the sink are
+/// one worker each, so they keep that order). Number `i` is the `i`-th
+/// message of `numbers`.
+fn nine_before_one(snapshot: &Snapshot, events: &[Event]) -> bool {
+    let square_of =
+        |i| trail::forwarded(events, "numbers", i, |_| "squares".to_owned()).map(|(_, item)| item);
+    match (square_of(1), square_of(3)) {
+        (Some(one), Some(nine)) if nine < one => {
+            trail::channel(snapshot, "filtered").is_some_and(|f| f.received >= 2)
+        }
+        _ => false,
+    }
+}
 
 /// The challenge: every slot of `squares` taken while `filtered` has
 /// delivered nothing.

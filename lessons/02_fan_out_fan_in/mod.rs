@@ -3,8 +3,10 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::lab::{JoinHandle, Lab, Receiver, Sender};
-use crate::lessons::{Expect, KnobRanges, Knobs, Lesson, Outcome, Variant, VariantKind};
+use crate::lab::{Event, JoinHandle, Lab, Receiver, Sender, Snapshot};
+use crate::lessons::{
+    Challenge, Expect, KnobRanges, Knobs, Lesson, Outcome, Variant, VariantKind, trail,
+};
 
 /// The lesson in the catalog.
 pub static LESSON: Lesson = Lesson {
@@ -33,8 +35,35 @@ pub static LESSON: Lesson = Lesson {
     },
     main,
     hidden_by,
-    challenges: &[],
+    challenges: &[Challenge {
+        title: "make the fan-in deliver item 0 last",
+        hint: "all three items are handed out at once, one to each worker, and each worker \
+               works its own time on its first item (`work until …` in the list says how \
+               long; undo and try another): let the slowest worker take item 0. The merge \
+               forwards in the order the work ends",
+        variant: "correct",
+        knobs: Knobs {
+            items: 3,
+            buffer: 2,
+            workers: 3,
+            seed: 1,
+        },
+        reached: item_zero_last,
+    }],
 };
+
+/// The challenge: item 0 (the first message of `jobs`) is the last message
+/// of `merged`, and the consumer has it. It goes `jobs` → `worker#n` →
+/// `results#n` → `merge#n` → `merged`.
+fn item_zero_last(snapshot: &Snapshot, events: &[Event]) -> bool {
+    let Some(jobs) = trail::channel(snapshot, "jobs").filter(|j| j.senders == 0) else {
+        return false; // not every item is out yet
+    };
+    let on_merged = trail::forwarded(events, "jobs", 1, |w| w.replace("worker", "results"))
+        .and_then(|(results, r)| trail::forwarded(events, &results, r, |_| "merged".to_owned()));
+    on_merged
+        .is_some_and(|(_, m)| m == jobs.sent && trail::received(events, "consumer", "merged", m))
+}
 
 /// Which knobs hide which trap. `unordered` needs a second worker to
 /// finish the other items while item 0 is held: with one worker, items are
@@ -229,12 +258,9 @@ struct Gate {
 }
 
 impl Gate {
-    fn new(tx: Sender<()>, after: u64) -> Self {
-        let mut gate = Self {
-            tx: Some(tx),
-            after,
-            seen: 0,
-        };
+    /// `tx: None`: no gate to close (a scheduled run has no rig).
+    fn new(tx: Option<Sender<()>>, after: u64) -> Self {
+        let mut gate = Self { tx, after, seen: 0 };
         gate.check();
         gate
     }
@@ -340,15 +366,32 @@ fn gate_after(n: u64) -> u64 {
     n.saturating_sub(1)
 }
 
+/// Whether the run holds item 0 at a `gate`. Free-running, the rig makes
+/// item 0 finish last on every run. Scheduled, there is no rig: the
+/// simulated work's lengths and the schedule decide who finishes first, so
+/// a hunt over seeds sees the order break (or hold) by itself.
+fn rigged(lab: &Lab) -> bool {
+    lab.schedule().is_none()
+}
+
 fn unordered(lab: &Lab, knobs: &Knobs) -> Outcome {
     let jobs = produce(lab, knobs.items, knobs.buffer, None);
+    if !rigged(lab) {
+        let results = fan_out(lab, &jobs, knobs, None);
+        drop(jobs);
+        let merged = merge(lab, results, knobs.buffer);
+        return match received(lab, knobs.items, "merged", consume(lab, merged, None)) {
+            Ok(got) => check_order(knobs.items, &got),
+            Err(unfinished) => unfinished,
+        };
+    }
     let (gate_tx, gate) = lab.bounded::<()>("gate", 0);
     // With one worker, holding item 0 would hold everything: no rig then.
     let held = (knobs.workers >= 2).then_some(&gate);
     let results = fan_out(lab, &jobs, knobs, held);
     drop((jobs, gate));
     let merged = merge(lab, results, knobs.buffer);
-    let gate = Gate::new(gate_tx, gate_after(knobs.items));
+    let gate = Gate::new(Some(gate_tx), gate_after(knobs.items));
     match received(lab, knobs.items, "merged", consume(lab, merged, Some(gate))) {
         Ok(got) => check_order(knobs.items, &got),
         Err(unfinished) => unfinished,
@@ -359,16 +402,19 @@ fn ordered(lab: &Lab, knobs: &Knobs) -> Outcome {
     let w = window(knobs.workers);
     let (tokens_tx, tokens) = lab.bounded::<()>("tokens", w);
     let jobs = produce(lab, knobs.items, knobs.buffer, Some(tokens_tx));
-    let (gate_tx, gate) = lab.bounded::<()>("gate", 0);
-    let held = (knobs.workers >= 2).then_some(&gate);
+    let rig = rigged(lab);
+    // Scheduled (no rig) the gate channel is not made at all; `Gate` then
+    // holds no Sender and its counting does nothing.
+    let (gate_tx, gate) = rig.then(|| lab.bounded::<()>("gate", 0)).unzip();
+    let held = gate.as_ref().filter(|_| knobs.workers >= 2);
     let results = fan_out(lab, &jobs, knobs, held);
     drop((jobs, gate));
     let merged = merge(lab, results, knobs.buffer);
     // Item 0 is held the same way, but only W - 1 other items can be in
     // flight beside it: the gate opens when they are all in.
     let after = gate_after(knobs.items).min(w as u64 - 1);
-    let (in_order, reorderer) =
-        reorder(lab, merged, tokens, Gate::new(gate_tx, after), knobs.buffer);
+    let gate = Gate::new(gate_tx, after);
+    let (in_order, reorderer) = reorder(lab, merged, tokens, gate, knobs.buffer);
     let got = received(lab, knobs.items, "in_order", consume(lab, in_order, None));
     let peak = reorderer.join();
     let mut outcome = match got {
@@ -376,10 +422,16 @@ fn ordered(lab: &Lab, knobs: &Knobs) -> Outcome {
         Err(unfinished) => return unfinished,
     };
     if let Ok(peak) = peak {
+        let without = if rig {
+            format!(
+                "without the window the {} other items would all have piled up behind item 0",
+                gate_after(knobs.items)
+            )
+        } else {
+            "without the window it could grow with every item that overtakes a slow one".to_owned()
+        };
         outcome.notes.push(format!(
-            "the reorder buffer peaked at {peak} items (window W = {w}); without the window \
-             the {} other items would all have piled up behind item 0",
-            gate_after(knobs.items)
+            "the reorder buffer peaked at {peak} items (window W = {w}); {without}"
         ));
         if peak > w {
             outcome.problems.push(format!(

@@ -5,8 +5,10 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use crate::lab::{JoinError, JoinHandle, Lab, Receiver, Sender};
-use crate::lessons::{Expect, KnobRanges, Knobs, Lesson, Outcome, Variant, VariantKind};
+use crate::lab::{Event, JoinError, JoinHandle, Lab, Receiver, Sender, Snapshot};
+use crate::lessons::{
+    Challenge, Expect, KnobRanges, Knobs, Lesson, Outcome, Variant, VariantKind, trail,
+};
 use crate::select_biased;
 
 /// The lesson in the catalog.
@@ -34,8 +36,39 @@ pub static LESSON: Lesson = Lesson {
     },
     main,
     hidden_by,
-    challenges: &[],
+    challenges: &[Challenge {
+        title: "make the pool return its results in job order: 1, then 2, then 3",
+        hint: "a pool answers in the order the work ends, not the order of the jobs. The \
+               three jobs go out at once, one to each worker, and each works its own time \
+               (`work until …` in the list says how long; undo and try another): give job 1 \
+               to the quickest worker and job 3 to the slowest",
+        variant: "correct",
+        knobs: Knobs {
+            items: 3,
+            buffer: 3,
+            workers: 3,
+            seed: 1,
+        },
+        reached: results_in_job_order,
+    }],
 };
+
+/// The challenge: every job submitted (`jobs` closed), and the results of
+/// jobs 1, 2, 3, … went into `results` in that order. Job `j` is the `j`-th
+/// message of `jobs` (one client submits them in order).
+fn results_in_job_order(snapshot: &Snapshot, events: &[Event]) -> bool {
+    let Some(jobs) = trail::channel(snapshot, "jobs").filter(|j| j.senders == 0) else {
+        return false;
+    };
+    let mut last = 0;
+    for job in 1..=jobs.sent {
+        match trail::forwarded(events, "jobs", job, |_| "results".to_owned()) {
+            Some((_, r)) if r > last => last = r,
+            _ => return false,
+        }
+    }
+    jobs.sent > 0
+}
 
 static VARIANTS: [Variant; 6] = [
     Variant {
@@ -264,11 +297,19 @@ pub struct Done {
 /// main it is in a worker's hand (on `in_hand`), then waits for `open` to
 /// close before it starts. Main cancels once every worker that can hold a
 /// job holds one, so cancel always finds the same picture.
+///
+/// A scheduled run has no `open` gate: the schedule decides how far the
+/// jobs in hand get before cancel, and a hunt over seeds finds the loss by
+/// itself. It keeps the `in_hand` count, which is what `hidden_by`
+/// promises: cancel comes only once every worker that can hold a job holds
+/// one (without it, a cancel in the instant between a worker's result and
+/// its next take would leave that job queued, even with `--items` at most
+/// `--workers`).
 #[derive(Clone)]
 struct Gate {
     after: u64,
     in_hand: Sender<()>,
-    open: Receiver<()>,
+    open: Option<Receiver<()>>,
 }
 
 /// The lesson's pool: jobs are numbers, a result says who ran which job.
@@ -281,7 +322,9 @@ fn start_pool(lab: &Lab, knobs: &Knobs, gate: Option<Gate>) -> Arc<Pool<u64, Don
                 && job > gate.after
             {
                 let _ = gate.in_hand.send(()); // staging: "I hold a job" (fails once main stops counting)
-                let _ = gate.open.recv(); // staging: wait until main opens the gate
+                if let Some(open) = &gate.open {
+                    let _ = open.recv(); // staging: wait until main opens the gate
+                }
             }
             lab.work(Duration::from_millis(rng.u64(JOB_MS.0..=JOB_MS.1)));
             Done { job, by: w }
@@ -408,7 +451,12 @@ fn cancel(lab: &Lab, knobs: &Knobs, hand_back: bool) -> Outcome {
     let k = n.saturating_sub((knobs.workers + knobs.buffer) as u64);
     let holding = (n - k).min(knobs.workers as u64);
     let (in_hand, held) = lab.bounded::<()>("in_hand", knobs.workers);
-    let (gate_tx, open) = lab.bounded::<()>("gate", 0);
+    // Free-running only (see `Gate`).
+    let (gate_tx, open) = lab
+        .schedule()
+        .is_none()
+        .then(|| lab.bounded::<()>("gate", 0))
+        .unzip();
     let pool = start_pool(
         lab,
         knobs,
@@ -425,6 +473,8 @@ fn cancel(lab: &Lab, knobs: &Knobs, hand_back: bool) -> Outcome {
     drop(held); // staging: stop counting
     let refused = client.join(); // all submitted: the rest are queued
     let queued = pool.queue.len();
+    // Without the gate, jobs in hand may have finished by now: count them.
+    let in_hand_now = gate_tx.is_none().then(|| jobs_in_hand(lab));
     let back = if hand_back {
         pool.cancel()
     } else {
@@ -439,12 +489,16 @@ fn cancel(lab: &Lab, knobs: &Knobs, hand_back: bool) -> Outcome {
     };
     let mut outcome = tally(n, &done, &back);
     note_refused(&mut outcome, &refused);
-    outcome.notes.insert(
-        0,
-        format!(
+    let picture = match in_hand_now {
+        None => format!(
             "cancel came after {k} jobs were done, with {holding} in workers' hands and {queued} queued"
         ),
-    );
+        Some(in_hand) => format!(
+            "cancel came after main had read {k} results, with {in_hand} in workers' hands and \
+             {queued} queued"
+        ),
+    };
+    outcome.notes.insert(0, picture);
     if hand_back && !back.is_empty() {
         outcome.by_design.push(format!(
             "{} queued job(s) handed back to the caller, unrun: cancel stops the pool and returns \
@@ -459,6 +513,16 @@ fn cancel(lab: &Lab, knobs: &Knobs, hand_back: bool) -> Outcome {
         )];
     }
     outcome
+}
+
+/// Jobs the workers have taken and not yet sent a result for, as the lab
+/// counts them now.
+fn jobs_in_hand(lab: &Lab) -> u64 {
+    let channels = lab.snapshot().channels;
+    let count = |name: &str, f: fn(&crate::lab::ChannelSnapshot) -> u64| {
+        channels.iter().find(|c| c.name == name).map_or(0, f)
+    };
+    count("jobs", |c| c.received).saturating_sub(count("results", |c| c.sent))
 }
 
 /// What a joined worker returned, or `None` when the lab aborted the run

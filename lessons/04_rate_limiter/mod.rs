@@ -5,8 +5,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use crate::lab::{Lab, Receiver, Sender};
-use crate::lessons::{Expect, KnobRanges, Knobs, Lesson, Outcome, Variant, VariantKind};
+use crate::lab::{Event, Lab, Receiver, Sender, Snapshot};
+use crate::lessons::{
+    Challenge, Expect, KnobRanges, Knobs, Lesson, Outcome, Variant, VariantKind, trail,
+};
 use crate::select;
 
 /// The lesson in the catalog.
@@ -34,8 +36,28 @@ pub static LESSON: Lesson = Lesson {
     },
     main,
     hidden_by,
-    challenges: &[],
+    challenges: &[Challenge {
+        title: "let the whole burst through before the server has taken one: `sent` full (3/3)",
+        hint: "the bucket starts full, with 3 tokens, so the limiter passes 3 requests at \
+               once without waiting for the clock: keep picking the clients and the \
+               limiter, never the server, until `sent` shows 3/3",
+        variant: "correct",
+        knobs: Knobs {
+            items: 6,
+            buffer: 3,
+            workers: 2,
+            seed: 1,
+        },
+        reached: burst_in_sent,
+    }],
 };
+
+/// The challenge: `sent` is full and the server has not taken anything.
+fn burst_in_sent(snapshot: &Snapshot, _: &[Event]) -> bool {
+    trail::channel(snapshot, "sent").is_some_and(|sent| {
+        sent.capacity.is_some_and(|cap| cap > 0 && sent.len >= cap) && sent.received == 0
+    })
+}
 
 static VARIANTS: [Variant; 5] = [
     Variant {

@@ -5,8 +5,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use crate::lab::{Lab, Receiver, Sender, TrySendError};
-use crate::lessons::{Expect, KnobRanges, Knobs, Lesson, Outcome, Variant, VariantKind};
+use crate::lab::{Event, Lab, Receiver, Sender, Snapshot, TrySendError};
+use crate::lessons::{
+    Challenge, Expect, KnobRanges, Knobs, Lesson, Outcome, Variant, VariantKind, trail,
+};
 
 /// The lesson in the catalog.
 pub static LESSON: Lesson = Lesson {
@@ -33,8 +35,36 @@ pub static LESSON: Lesson = Lesson {
     },
     main,
     hidden_by,
-    challenges: &[],
+    challenges: &[Challenge {
+        title: "starve sub#2: its buffer full while sub#1 and sub#3 have read every message",
+        hint: "when the publisher's work on a message ends, let it send to all three \
+               subscribers first (each send is a pick), then let sub#1 and sub#3 take \
+               theirs and keep sub#2 waiting",
+        variant: "correct",
+        knobs: Knobs {
+            items: 3,
+            buffer: 1,
+            workers: 3,
+            seed: 1,
+        },
+        reached: sub2_starved,
+    }],
 };
+
+/// The challenge: `to-sub#2` full, while `to-sub#1` and `to-sub#3` were
+/// sent as much and are empty.
+fn sub2_starved(snapshot: &Snapshot, _: &[Event]) -> bool {
+    let sub = |n: u32| trail::channel(snapshot, &format!("to-sub#{n}"));
+    let (Some(first), Some(second), Some(third)) = (sub(1), sub(2), sub(3)) else {
+        return false;
+    };
+    second
+        .capacity
+        .is_some_and(|cap| cap > 0 && second.len >= cap)
+        && [first, third]
+            .iter()
+            .all(|other| other.len == 0 && other.sent == second.sent)
+}
 
 static VARIANTS: [Variant; 5] = [
     Variant {

@@ -5,8 +5,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use crate::lab::{JoinHandle, Lab, Receiver, Sender};
-use crate::lessons::{Expect, KnobRanges, Knobs, Lesson, Outcome, Variant, VariantKind};
+use crate::lab::{Event, EventKind, JoinHandle, Lab, Receiver, Sender, Snapshot};
+use crate::lessons::{
+    Challenge, Expect, KnobRanges, Knobs, Lesson, Outcome, Variant, VariantKind, trail,
+};
 use crate::select_biased;
 
 /// The lesson in the catalog.
@@ -34,8 +36,70 @@ pub static LESSON: Lesson = Lesson {
     },
     main,
     hidden_by,
-    challenges: &[],
+    challenges: &[Challenge {
+        title: "make cancel win the race: close `cancel` while `jobs` has a free slot and both workers hold a job",
+        hint: "main cancels once it has read 5 results and counted two `in_hand` messages \
+               (a worker sends one as it takes a job after the 5th). When the worker that \
+               sent the 5th result has taken its next job, let main count its `in_hand` \
+               before the producer refills `jobs`. Then watch the drain: every job that \
+               got in is still done",
+        variant: "correct",
+        knobs: Knobs {
+            items: 10,
+            buffer: 2,
+            workers: 2,
+            seed: 1,
+        },
+        reached: cancel_won_the_race,
+    }],
 };
+
+/// The challenge: when `cancel` closed, `jobs` had room (the producer lost
+/// the race for that slot) and every worker had a job in hand (received
+/// and not yet answered on `results`). Read from the events before the
+/// cancel, so it stays reached afterwards.
+fn cancel_won_the_race(snapshot: &Snapshot, events: &[Event]) -> bool {
+    let Some(cancel) = events.iter().position(|e| {
+        !e.cleanup
+            && matches!(&e.kind, EventKind::Closed { channel, by_sender: true } if channel == "cancel")
+    }) else {
+        return false;
+    };
+    let before = &events[..cancel];
+    let count = |worker: Option<&str>, channel: &str, sent: bool| {
+        before
+            .iter()
+            .filter(|e| match &e.kind {
+                EventKind::Sent {
+                    worker: w,
+                    channel: c,
+                    ..
+                } => sent && c == channel && worker.is_none_or(|x| x == w),
+                EventKind::Received {
+                    worker: w,
+                    channel: c,
+                    ..
+                } => !sent && c == channel && worker.is_none_or(|x| x == w),
+                _ => false,
+            })
+            .count()
+    };
+    let queued = count(None, "jobs", true).saturating_sub(count(None, "jobs", false));
+    let room = trail::channel(snapshot, "jobs")
+        .and_then(|jobs| jobs.capacity)
+        .is_some_and(|cap| queued < cap);
+    let workers: Vec<&str> = snapshot
+        .workers
+        .iter()
+        .filter(|w| w.stage == "worker")
+        .map(|w| w.name.as_str())
+        .collect();
+    let all_busy = !workers.is_empty()
+        && workers
+            .iter()
+            .all(|&w| count(Some(w), "jobs", false) > count(Some(w), "results", true));
+    room && all_busy
+}
 
 static VARIANTS: [Variant; 5] = [
     Variant {
@@ -197,11 +261,19 @@ struct Pause {
 /// close before it starts. Main cancels once every worker that can hold a
 /// job holds one and the producer has filled the queue, so cancel always
 /// finds the same picture.
+///
+/// A scheduled run has neither the `open` gate nor the producer's pause:
+/// the schedule decides how far the jobs in hand get and how full the
+/// queue is when cancel comes, and a hunt over seeds finds the loss by
+/// itself. It keeps the `in_hand` count, which is what `hidden_by`
+/// promises: cancel comes only once every worker that can hold a job holds
+/// one (without it, a cancel in the instant between a worker's result and
+/// its next take leaves that job queued, even with knobs that hide the trap).
 #[derive(Clone)]
 struct Gate {
     after: u64,
     in_hand: Sender<()>,
-    open: Receiver<()>,
+    open: Option<Receiver<()>>,
 }
 
 /// The producer: offers jobs `1..=n` on `jobs` until `cancel` closes,
@@ -256,7 +328,9 @@ fn job_fn(
             && job > gate.after
         {
             let _ = gate.in_hand.send(()); // staging: "I hold a job" (fails once main stops counting)
-            let _ = gate.open.recv(); // staging: wait until main opens the gate
+            if let Some(open) = &gate.open {
+                let _ = open.recv(); // staging: wait until main opens the gate
+            }
         }
         lab.work(Duration::from_millis(rng.u64(JOB_MS.0..=JOB_MS.1)));
         if fail_at == Some(job) {
@@ -367,9 +441,11 @@ fn staged_cancel(lab: &Lab, knobs: &Knobs, how: Shutdown) -> Drained {
     let (jobs_tx, jobs) = lab.bounded::<u64>("jobs", knobs.buffer);
     let (results_tx, results) = lab.bounded::<Done>("results", knobs.buffer);
     let (cancel_tx, cancel) = lab.bounded::<()>("cancel", 0);
-    let (gate_tx, open) = lab.bounded::<()>("gate", 0);
+    // Free-running only (see `Gate`): the gate and the producer's checkpoint.
+    let staged = lab.schedule().is_none();
+    let (gate_tx, open) = staged.then(|| lab.bounded::<()>("gate", 0)).unzip();
     let (in_hand, held) = lab.bounded::<()>("in_hand", knobs.workers);
-    let (tell, checkpoint) = lab.bounded::<()>("checkpoint", 0);
+    let (tell, checkpoint) = staged.then(|| lab.bounded::<()>("checkpoint", 0)).unzip();
     let (finished_tx, finished) = match how {
         Shutdown::DrainNeverEnds => {
             let (tx, rx) = lab.bounded::<()>("workers_done", 0);
@@ -400,10 +476,10 @@ fn staged_cancel(lab: &Lab, knobs: &Knobs, how: Shutdown) -> Drained {
     drop((results_tx, open, in_hand, finished_tx));
     let accepted = Arc::new(AtomicU64::new(0));
     let producer = {
-        let pause = Pause {
+        let pause = tell.map(|tell| Pause {
             after: full,
             tell: Some(tell),
-        };
+        });
         let (cancel, accepted) = (cancel.clone(), Arc::clone(&accepted));
         lab.go("producer", move || {
             produce(
@@ -411,7 +487,7 @@ fn staged_cancel(lab: &Lab, knobs: &Knobs, how: Shutdown) -> Drained {
                 jobs_tx,
                 &cancel,
                 &accepted,
-                Some(&pause),
+                pause.as_ref(),
                 finished.as_ref(),
             );
         })
@@ -421,7 +497,9 @@ fn staged_cancel(lab: &Lab, knobs: &Knobs, how: Shutdown) -> Drained {
     let mut done: Vec<Done> = results.iter().take(k as usize).collect();
     let _ = held.iter().take(holding as usize).count(); // every worker that can hold a job holds one
     drop(held); // staging: stop counting
-    let _ = checkpoint.recv(); // the producer has filled the queue
+    if let Some(checkpoint) = checkpoint {
+        let _ = checkpoint.recv(); // the producer has filled the queue
+    }
     let queued = jobs.len();
     drop(jobs);
     drop(cancel_tx); // the shutdown signal (Go: cancel())

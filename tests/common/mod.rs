@@ -2,8 +2,10 @@
 //! the check that every variant shows what it promises.
 #![allow(dead_code)] // each test file uses its own part of this
 
-use chanlab::lab::{Config, Report, StuckWorker, Verdict};
-use chanlab::lessons::{Knobs, Lesson, Outcome, meets_expectation};
+use std::time::Duration;
+
+use chanlab::lab::{Choice, Config, Event, Report, Schedule, Snapshot, StuckWorker, Verdict};
+use chanlab::lessons::{Challenge, Knobs, Lesson, Outcome, meets_expectation};
 
 /// Simulated work and timers 100× faster: a run takes milliseconds.
 pub fn fast() -> Config {
@@ -120,4 +122,153 @@ pub fn assert_hidden_by_holds(
         assert!(broke, "{} {knobs:?}: {outcome:?}", trap.name);
     }
     (report, hidden)
+}
+
+/// A scheduled run's config: items logged (challenges and event logs read
+/// them), a ring big enough to keep every event of a small run, no pacing.
+pub fn scheduled(schedule: Schedule) -> Config {
+    Config {
+        schedule: Some(schedule),
+        log_items: true,
+        events: 1 << 20,
+        ..Config::default()
+    }
+}
+
+/// Runs `variant` of `lesson` with `knobs` under `schedule`, unpaced.
+pub fn run_scheduled(
+    lesson: &'static Lesson,
+    variant: &str,
+    knobs: Knobs,
+    schedule: Schedule,
+) -> Report<Outcome> {
+    let v = lesson.variant(variant).expect("variant exists");
+    lesson.run(v, knobs, scheduled(schedule))
+}
+
+/// How long a test waits for a scheduled run to stand still before it
+/// calls the run hung: far more than any small run needs.
+pub const STILL: Duration = Duration::from_secs(10);
+
+/// Every event logged so far.
+fn events_of(lab: &chanlab::lab::Lab) -> Vec<Event> {
+    lab.events_since(0).events
+}
+
+/// Runs `challenge` under `schedule` one pick at a time (started paused,
+/// one step per pick) and asks `reached` after each: the first step count
+/// at which it holds, or `None` if the run ends without it.
+pub fn first_step_reaching(
+    challenge: &Challenge,
+    lesson: &'static Lesson,
+    schedule: Schedule,
+) -> Option<u64> {
+    let v = lesson.variant(challenge.variant).expect("variant exists");
+    let config = Config {
+        start_paused: true,
+        ..scheduled(schedule)
+    };
+    let run = lesson.start(v, challenge.knobs, config);
+    let lab = run.lab().clone();
+    let mut reached = None;
+    loop {
+        assert!(
+            lab.wait_still(STILL),
+            "{}: the run never stood still",
+            challenge.title
+        );
+        let snapshot = lab.snapshot();
+        if (challenge.reached)(&snapshot, &events_of(&lab)) {
+            reached = snapshot.schedule.map(|s| s.step);
+            break;
+        }
+        if run.is_finished()
+            || lab.is_aborted()
+            || lab.snapshot().workers.iter().all(|w| w.state.is_finished())
+        {
+            break;
+        }
+        lab.step();
+    }
+    let _ = run.stop();
+    reached
+}
+
+/// A play that reached its challenge's goal.
+#[derive(Debug, Clone)]
+pub struct Solution {
+    /// Every step of the run up to the goal, forced ones included: replay
+    /// them as a prefix to get there again.
+    pub choices: Vec<Choice>,
+    /// How many of those the player picked (the others were the only step
+    /// that could go).
+    pub picks: usize,
+}
+
+/// Play the scheduler: drives a run of `challenge` with the manual
+/// strategy, letting `pick` choose whenever more than one operation can
+/// go, and asks `reached` each time the run waits for a pick (what the
+/// learner sees) and once the run is over. `None` if the goal never held.
+pub fn play(
+    challenge: &Challenge,
+    lesson: &'static Lesson,
+    pick: &mut dyn FnMut(&[Choice]) -> Choice,
+) -> Option<Solution> {
+    let v = lesson.variant(challenge.variant).expect("variant exists");
+    let run = lesson.start(v, challenge.knobs, scheduled(Schedule::manual()));
+    let lab = run.lab().clone();
+    let mut picks = 0;
+    let mut solved = None;
+    loop {
+        assert!(
+            lab.wait_still(STILL),
+            "{}: the run never stood still",
+            challenge.title
+        );
+        let snapshot = lab.snapshot();
+        if (challenge.reached)(&snapshot, &events_of(&lab)) {
+            solved = lab.trace().map(|t| Solution {
+                choices: t.choices,
+                picks,
+            });
+            break;
+        }
+        let awaiting = snapshot
+            .schedule
+            .as_ref()
+            .is_some_and(|s| s.awaiting_choice);
+        let ops: Vec<Choice> = lab
+            .next_ops()
+            .into_iter()
+            .filter_map(|op| op.choice)
+            .collect();
+        if !awaiting || ops.is_empty() {
+            break; // over, stuck or aborted
+        }
+        lab.choose(pick(&ops)).expect("a listed choice can be made");
+        picks += 1;
+    }
+    let _ = run.stop();
+    solved
+}
+
+/// Replays `choices` as a prefix, pauses right after the last of them and
+/// asks `reached` there: a recorded solution must solve the challenge again.
+pub fn replay_reaches(challenge: &Challenge, lesson: &'static Lesson, choices: &[Choice]) -> bool {
+    let v = lesson.variant(challenge.variant).expect("variant exists");
+    let schedule = Schedule::manual()
+        .with_prefix(choices.to_vec())
+        .paused_at(choices.len() as u64);
+    let run = lesson.start(v, challenge.knobs, scheduled(schedule));
+    let lab = run.lab().clone();
+    assert!(
+        lab.wait_still(STILL),
+        "{}: the replay never stood still",
+        challenge.title
+    );
+    let snapshot: Snapshot = lab.snapshot();
+    let diverged = lab.trace().and_then(|t| t.diverged);
+    let reached = diverged.is_none() && (challenge.reached)(&snapshot, &events_of(&lab));
+    let _ = run.stop();
+    reached
 }
