@@ -1384,7 +1384,6 @@ fn the_fingerprint_tells_different_runs_apart() {
 /// run, main makes its workers and timers without passing the gate (the
 /// gate is for channel operations), as before the scheduled mode.
 #[test]
-#[ignore = "bug: Lab::go and Lab::after/tick call core.gate() to ask whether the run is scheduled; in a paused free run gate() waits at the pacing gate, so main is held at its first spawn (and a step is spent on it); tests/rate_limiter.rs a_pause_is_not_time_in_which_tokens_are_earned fails for the same reason"]
 fn a_paused_free_run_spawns_without_passing_the_gate() {
     let run = Lab::start(
         Config {

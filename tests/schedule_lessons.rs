@@ -514,11 +514,6 @@ fn broadcast_keeps_its_gate_no_schedule_makes_the_publisher_wait() {
 
 // ---- challenges (issue item 6) ----------------------------------------------------
 
-/// Challenges the lab's time rule makes unreachable (see the ignored test
-/// below), left out of the reachability check.
-const UNREACHABLE: [&str; 1] =
-    ["fill `squares` to the brim before the sink has received a single item"];
-
 /// Searches for a schedule that solves `challenge`: plays with random picks
 /// (a fixed seed, so the search is the same every time) until one reaches
 /// the goal, keeping the one with the fewest picks among the first few.
@@ -563,9 +558,6 @@ fn every_lesson_has_a_challenge_that_can_be_solved_and_not_by_any_schedule() {
                 "{what}: knobs out of range"
             );
             assert!(!challenge.hint.is_empty() && !challenge.title.is_empty());
-            if UNREACHABLE.contains(&challenge.title) {
-                continue;
-            }
             // (i) reachable: a played schedule gets there, and its choices
             // replayed as a prefix get there again.
             let solution =
@@ -595,29 +587,6 @@ fn every_lesson_has_a_challenge_that_can_be_solved_and_not_by_any_schedule() {
             );
         }
     }
-}
-
-/// Lesson 01's first challenge cannot be reached: `squares` (2 slots)
-/// fills only if the filter does not take a square before the next one
-/// comes, but the squarers send after simulated work, and the scheduler
-/// moves the clock only when no operation can go. The filter's receive can
-/// go as soon as a square is there, so it is always made (by the learner,
-/// or alone) before time moves on to the next square: `squares` never
-/// holds two. The hint ("never filter or sink") asks for a pick the
-/// scheduler does not offer. Either the scheduler lets time pass while
-/// someone could move (a "let the clock run" pick), or the challenge
-/// changes.
-#[test]
-#[ignore = "bug: lesson 01's challenge `fill squares to the brim` is unreachable: the scheduler never lets the clock run while the filter's receive can go, so `squares` never holds 2"]
-fn lesson_01s_first_challenge_can_be_reached() {
-    let _turn = serial();
-    let lesson = lessons::find("pipeline").expect("lesson 01");
-    let challenge = &lesson.challenges[0];
-    assert_eq!(challenge.title, UNREACHABLE[0]);
-    assert!(
-        solve(challenge, lesson).is_some(),
-        "600 random plays never reach it"
-    );
 }
 
 #[test]

@@ -37,36 +37,21 @@ pub static LESSON: Lesson = Lesson {
     // an hour in every run, so main always returns with it alive; what the
     // knobs change is which stages are named beside it (see the README).
     hidden_by: crate::lessons::never_hidden,
-    challenges: &[
-        Challenge {
-            title: "fill `squares` to the brim before the sink has received a single item",
-            hint: "run generate and the square workers, never filter or sink: once `squares` \
-               is full (2/2) the squarers wait on send, and that is back-pressure",
-            variant: "correct",
-            knobs: Knobs {
-                items: 8,
-                buffer: 2,
-                workers: 2,
-                seed: 1,
-            },
-            reached: squares_full_before_the_sink,
-        },
-        Challenge {
-            title: "make the sink receive 9 before 1: three squarers, three numbers",
-            hint: "each squarer takes one number and works on it for its own time (`work until …` \
+    challenges: &[Challenge {
+        title: "make the sink receive 9 before 1: three squarers, three numbers",
+        hint: "each squarer takes one number and works on it for its own time (`work until …` \
                in the list says how long; undo and try another): let the quickest squarer \
                take 3 and a slower one take 1. The filter and the sink keep the order the \
                squares arrive in",
-            variant: "correct",
-            knobs: Knobs {
-                items: 3,
-                buffer: 2,
-                workers: 3,
-                seed: 1,
-            },
-            reached: nine_before_one,
+        variant: "correct",
+        knobs: Knobs {
+            items: 3,
+            buffer: 2,
+            workers: 3,
+            seed: 1,
         },
-    ],
+        reached: nine_before_one,
+    }],
 };
 
 /// The challenge: the square of 3 went into `squares` before the square of
@@ -79,21 +64,6 @@ fn nine_before_one(snapshot: &Snapshot, events: &[Event]) -> bool {
     match (square_of(1), square_of(3)) {
         (Some(one), Some(nine)) if nine < one => {
             trail::channel(snapshot, "filtered").is_some_and(|f| f.received >= 2)
-        }
-        _ => false,
-    }
-}
-
-/// The challenge: every slot of `squares` taken while `filtered` has
-/// delivered nothing.
-fn squares_full_before_the_sink(snapshot: &Snapshot, _: &[Event]) -> bool {
-    let channel = |name: &str| snapshot.channels.iter().find(|c| c.name == name);
-    match (channel("squares"), channel("filtered")) {
-        (Some(squares), Some(filtered)) => {
-            squares
-                .capacity
-                .is_some_and(|cap| cap > 0 && squares.len >= cap)
-                && filtered.received == 0
         }
         _ => false,
     }
