@@ -144,6 +144,12 @@ where
             if let Err(unjoinable) = tx.send(result) {
                 drop(unjoinable.into_inner());
             }
+            // And let go of the channel: if the handle is gone by now, the
+            // value in it goes with the channel, here; crossbeam keeps a
+            // message until both ends are dropped, and a worker that
+            // counted as finished while its closure still held this end
+            // could leave a Sender alive behind a deadlock verdict.
+            drop(tx);
             core.finish(id, outcome);
         });
     match spawned {
