@@ -124,12 +124,14 @@ pub fn assert_hidden_by_holds(
     (report, hidden)
 }
 
-/// A scheduled run's config: items logged (challenges and event logs read
-/// them), a ring big enough to keep every event of a small run, no pacing.
+/// A scheduled run's config: items and waits logged (challenges and event
+/// logs read them), a ring big enough to keep every event of a small run,
+/// no pacing.
 pub fn scheduled(schedule: Schedule) -> Config {
     Config {
         schedule: Some(schedule),
         log_items: true,
+        log_waits: true,
         events: 1 << 20,
         ..Config::default()
     }
