@@ -8,7 +8,8 @@
 //!   the run again with the recorded choices as a prefix and `pause_at`
 //!   10 000, and wait until it stands still there;
 //! - *hunt throughput*: whole scheduled runs of lesson 01 at its default
-//!   knobs, one seed after another (what `chanlab hunt 1` does per strategy).
+//!   knobs, one seed after another, and as `chanlab hunt 1` runs them
+//!   (`hunt::explore_with`, several runs at once).
 //!
 //! A plain `main` (no criterion): each case is repeated, and the median
 //! wall time is printed beside the process's CPU time over the same
@@ -17,7 +18,7 @@
 
 use std::time::{Duration, Instant};
 
-use chanlab::lab::{Config, Schedule};
+use chanlab::lab::{Config, Schedule, Strategy};
 use chanlab::lessons::{self, Knobs, Lesson};
 
 /// Seeds per hunt measurement.
@@ -138,6 +139,26 @@ fn main() {
     });
     let schedules_per_second = SEEDS as f64 / hunt.median.as_secs_f64();
 
+    // 4. what `chanlab hunt 1` runs: `hunt::explore_with`, several at once.
+    let threads = chanlab::hunt::threads();
+    let mut from = 10_000;
+    let parallel = measure(5, || {
+        let start = Instant::now();
+        let report = chanlab::hunt::explore_with(
+            lesson,
+            correct,
+            lesson.defaults,
+            Strategy::Random,
+            from..from + 4 * SEEDS,
+            threads,
+            &|_| {},
+        );
+        from += 4 * SEEDS;
+        assert_eq!(report.broken, 0);
+        start.elapsed()
+    });
+    let parallel_per_second = (4 * SEEDS) as f64 / parallel.median.as_secs_f64();
+
     println!("| case | wall (median) | CPU / wall | figure | goal |");
     println!("|---|---|---|---|---|");
     println!(
@@ -155,5 +176,11 @@ fn main() {
         "| hunt: {SEEDS} schedules of lesson 01 (defaults) | {:.1} ms | {} | **{schedules_per_second:.0} schedules/s** | — |",
         hunt.median.as_secs_f64() * 1e3,
         cpu_ratio(&hunt, hunt.median),
+    );
+    println!(
+        "| hunt as `chanlab hunt` runs it: {} schedules, {threads} at a time | {:.1} ms | {} | **{parallel_per_second:.0} schedules/s** | — |",
+        4 * SEEDS,
+        parallel.median.as_secs_f64() * 1e3,
+        cpu_ratio(&parallel, parallel.median),
     );
 }
