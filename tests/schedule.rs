@@ -1413,3 +1413,148 @@ fn a_paused_free_run_spawns_without_passing_the_gate() {
     assert_eq!(run.wait().outcome, Some(3));
     assert!(spawned, "paused, main never got to spawn `second`");
 }
+
+// ---- found in review --------------------------------------------------------
+
+/// Waiting receivers on a rendezvous are served first come, first served,
+/// as crossbeam serves them: two receivers looping on one channel share
+/// the messages, under every schedule (not the lowest-numbered one always).
+#[test]
+fn waiting_receivers_on_a_rendezvous_are_served_in_turn() {
+    for schedule in schedules() {
+        let report = Lab::run(config(schedule.clone()), |lab| {
+            let (tx, rx) = lab.bounded::<u32>("jobs", 0);
+            let takers: Vec<_> = (1..=2)
+                .map(|i| {
+                    let rx = rx.clone();
+                    lab.go(format!("taker#{i}"), move || rx.iter().count())
+                })
+                .collect();
+            drop(rx);
+            lab.work(SECOND); // both takers are waiting by now
+            for i in 0..20 {
+                tx.send(i).unwrap();
+                lab.work(Duration::from_millis(1));
+            }
+            drop(tx);
+            takers
+                .into_iter()
+                .map(|t| t.join().unwrap())
+                .collect::<Vec<_>>()
+        });
+        let counts = report.outcome.expect("main returned");
+        assert!(counts.iter().all(|&n| n >= 5), "{schedule:?}: {counts:?}");
+    }
+}
+
+/// Two pollers never meet on a rendezvous, in crossbeam or here: a
+/// `try_send` pairs only with a receiver that really waits, so a spin on
+/// `try_send` against a spin on `try_recv` runs until the step limit.
+#[test]
+fn two_pollers_never_meet_on_a_rendezvous() {
+    let report = Lab::run(
+        Config {
+            step_limit: 5_000,
+            ..config(Schedule::random(3))
+        },
+        |lab| {
+            let (tx, rx) = lab.bounded::<u32>("spot", 0);
+            let poller = lab.go("poller", move || {
+                loop {
+                    if let Ok(v) = rx.try_recv() {
+                        return Some(v);
+                    }
+                }
+            });
+            loop {
+                if tx.try_send(7).is_ok() {
+                    break;
+                }
+            }
+            poller.join().ok().flatten()
+        },
+    );
+    assert!(
+        matches!(report.verdict, Some(Verdict::Runaway { .. })),
+        "{:?}",
+        report.verdict
+    );
+}
+
+/// `select_biased!` takes its first ready arm, even when a sender waits to
+/// hand it a message on a rendezvous in the second arm.
+#[test]
+fn a_biased_select_takes_its_first_ready_arm_over_a_waiting_sender() {
+    for schedule in schedules() {
+        let report = Lab::run(config(schedule.clone()), |lab| {
+            let (ready_tx, ready) = lab.bounded::<u32>("ready", 1);
+            ready_tx.send(1).unwrap();
+            let (tx, rx) = lab.bounded::<u32>("late", 0);
+            let sender = lab.go("sender", move || tx.send(2));
+            lab.work(SECOND); // the sender offers by now
+            let first = chanlab::select_biased! {
+                recv(ready) -> _ => "first",
+                recv(rx) -> _ => "second",
+            };
+            let _ = rx.recv();
+            let _ = sender.join();
+            first
+        });
+        assert_eq!(report.outcome, Some("first"), "{schedule:?}");
+    }
+}
+
+/// A worker that holds the turn and never calls the lab again (a spin on
+/// `is_empty`) would stop every other worker: the watchdog calls it a
+/// runaway and names it, instead of a run that never ends.
+#[test]
+fn a_worker_spinning_without_lab_operations_is_a_runaway_named() {
+    let report = Lab::run(
+        Config {
+            stall_after: Duration::from_millis(200),
+            ..config(Schedule::random(0))
+        },
+        |lab| {
+            let (tx, rx) = lab.bounded::<u32>("flag", 1);
+            let me = lab.clone();
+            // `is_aborted` is no lab operation either: it only lets this
+            // thread end once the verdict is in, so the test leaves no
+            // spinning thread behind.
+            let spinner = lab.go("spinner", move || {
+                while rx.is_empty() && !me.is_aborted() {
+                    std::hint::spin_loop();
+                }
+            });
+            lab.work(SECOND);
+            let _ = tx.send(1);
+            let _ = spinner.join();
+        },
+    );
+    match &report.verdict {
+        Some(Verdict::Runaway { busy, .. }) => {
+            assert!(report.unstoppable.is_empty(), "{:?}", report.unstoppable);
+            assert_eq!(busy.len(), 1, "{busy:?}");
+            assert!(
+                busy[0].detail.contains("without a lab operation"),
+                "{busy:?}"
+            );
+        }
+        other => panic!("expected a runaway, got {other:?}"),
+    }
+}
+
+/// `paused_at(0)`: the run stands still before its first step.
+#[test]
+fn a_schedule_paused_at_step_zero_takes_no_step() {
+    let run = Lab::start(config(Schedule::random(1).paused_at(0)), |lab| {
+        let (tx, rx) = lab.bounded::<u32>("one", 1);
+        tx.send(1).unwrap();
+        rx.recv().unwrap()
+    });
+    assert!(run.lab().wait_still(STILL));
+    let snapshot = run.lab().snapshot();
+    assert_eq!(snapshot.schedule.map(|s| s.step), Some(0));
+    assert!(snapshot.paused);
+    run.lab().set_paused(false);
+    assert_eq!(run.wait().outcome, Some(1));
+}

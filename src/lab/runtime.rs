@@ -869,8 +869,11 @@ impl Core {
     /// The supervisor's periodic look: a safety net for the deadlock check
     /// and, with foreign threads in play, the stall verdict.
     pub(crate) fn supervise_tick(&self) {
-        if self.sched.is_some() {
-            return; // no foreign threads, no stalls: the scheduler decides
+        if let Some(s) = &self.sched {
+            // The scheduler decides; the supervisor watches for a worker
+            // that holds the turn and never gives it back.
+            self.sched_watchdog(s);
+            return;
         }
         let mut reg = self.reg();
         reg.outsiders.clear();
@@ -922,7 +925,13 @@ impl Core {
         let live: Vec<usize> = (0..reg.workers.len())
             .filter(|&w| reg.workers[w].activity.is_live() && !reg.workers[w].external)
             .collect();
-        let named = live.iter().map(|&w| stuck_worker(&reg, w)).collect();
+        let named: Vec<StuckWorker> = live.iter().map(|&w| stuck_worker(&reg, w)).collect();
+        // Exact among the lab's workers. A thread the lab did not start is
+        // named the moment it uses the run's channels (`Verdict::Outside`);
+        // one that only holds a handle and sleeps is not seen, and waiting
+        // for every unknown thread of the process (as the free mode does)
+        // would make a scheduled verdict depend on the machine, which a
+        // seed must not. So scheduled runs start every thread with `lab.go`.
         match stuck {
             Stuck::Deadlock => self.declare(&mut reg, Verdict::Deadlock { stuck: named }, &[]),
             Stuck::Leak => self.declare(&mut reg, Verdict::Leak { leaked: named }, &live),
@@ -939,6 +948,39 @@ impl Core {
                 self.stop();
             }
         }
+    }
+
+    /// A scheduled run's watchdog: a worker that holds the turn and never
+    /// calls the lab again (a spin on `len()`, a std lock) stops every
+    /// other worker with it. No step and no move of the clock for
+    /// `stall_after` of wall time, while the run is neither paused nor
+    /// waiting for the learner, is a runaway naming the worker.
+    fn sched_watchdog(&self, s: &Scheduler) {
+        let Some((holder, quiet)) = s.held_without_progress() else {
+            return;
+        };
+        if quiet < self.config.stall_after {
+            return;
+        }
+        let mut reg = self.reg();
+        let Some(entry) = reg.workers.get(holder) else {
+            return;
+        };
+        let busy = vec![StuckWorker {
+            worker: entry.name.to_string(),
+            state: WorkerState::Running,
+            detail: format!(
+                "has run for {:.1}s of wall time without a lab operation (a loop on \
+                 `len()` or `is_empty()`, a std lock, a sleep?): nobody else can move",
+                quiet.as_secs_f64()
+            ),
+        }];
+        let verdict = Verdict::Runaway {
+            steps: s.step_count(),
+            elapsed: s.now(),
+            busy,
+        };
+        self.declare(&mut reg, verdict, &[]);
     }
 
     /// After main returned: wait until every other lab worker has finished,

@@ -18,10 +18,12 @@
 //! - The list of picks is the run's [`Choice`]s: the same choices replayed
 //!   give the same run, so a run can be recorded, replayed and rewound.
 //!
-//! A rendezvous (capacity 0) needs a partner: a plain `send` *offers* its
-//! message and waits until a receiver takes it; a select's send arm is a
-//! candidate only while a receiver waits, and hands the message straight to
-//! it (the receiver is then *reserved*: its next pick is that channel).
+//! A rendezvous (capacity 0) needs a partner. A send that finds a receiver
+//! waiting (the one that has waited longest, as crossbeam serves them)
+//! hands the message straight to it and returns; the receiver is then
+//! *reserved*: its next pick is that channel. With nobody waiting, a plain
+//! `send` *offers* its message and waits until a receiver takes it, while a
+//! select's send arm is a candidate only while a receiver waits.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -290,6 +292,9 @@ struct Worker {
     failed_polls: u32,
     /// The version when the last poll found nothing.
     poll_version: u64,
+    /// When it began to want what it wants (an arrival number): waiting
+    /// receivers are served first come, first served, as crossbeam's are.
+    since: u64,
 }
 
 /// Per rendezvous channel: who fills its one-message slot.
@@ -366,6 +371,8 @@ struct State {
     paced: bool,
     /// Each step in words (`Limits::describe`).
     words: Vec<String>,
+    /// Wants made so far (see `Worker::since`).
+    arrivals: u64,
 }
 
 /// The limits and pacing a scheduler runs under.
@@ -392,6 +399,12 @@ pub(crate) struct Scheduler {
     pub(crate) signal: cb::Receiver<()>,
     /// Notified when the run comes to stand still (see [`Self::wait_still`]).
     still: Condvar,
+    /// The watchdog's last look: (step, clock) and when it last changed.
+    watch: Mutex<Option<((u64, Duration), Instant)>>,
+}
+
+fn lock_watch<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
@@ -417,17 +430,46 @@ fn wants_recv_on(want: Option<&Want>, id: usize) -> bool {
     }
 }
 
-/// A worker (not `not`) waiting to receive on rendezvous `ch`, free to be
-/// handed a message.
+/// The worker (not `not`) that has waited longest to receive on rendezvous
+/// `ch` and is free to be handed a message: first come, first served, as
+/// crossbeam serves its waiting receivers. Only a receiver that really
+/// waits counts: a poll (`try_recv`, a select whose other arm is ready or
+/// whose timeout passed) does not pair with a send, in crossbeam either.
 fn waiting_receiver(st: &State, ch: &ChannelStats, not: usize) -> Option<usize> {
-    st.workers.iter().enumerate().find_map(|(r, w)| {
-        (r != not
-            && w.live
-            && w.turn.is_none()
-            && w.reserved.is_none()
-            && wants_recv_on(w.want.as_ref(), ch.id))
-        .then_some(r)
-    })
+    st.workers
+        .iter()
+        .enumerate()
+        .filter(|(r, w)| {
+            *r != not
+                && w.live
+                && w.turn.is_none()
+                && w.reserved.is_none()
+                && wants_recv_on(w.want.as_ref(), ch.id)
+                && w.want.as_ref().is_some_and(|want| blocks(st, *r, want))
+        })
+        .min_by_key(|(_, w)| w.since)
+        .map(|(r, _)| r)
+}
+
+/// Would worker `r`'s receive (or select) wait if it were picked now? A
+/// send arm on a rendezvous counts as not ready here (asking would ask
+/// for another waiting receiver, and so on).
+fn blocks(st: &State, r: usize, want: &Want) -> bool {
+    let passed = |d: &Option<Duration>| d.is_some_and(|d| st.now >= d);
+    match want {
+        Want::Recv { ch, deadline } => !passed(deadline) && !arm_ready(st, r, End::Recv, ch, true),
+        Want::Select { arms, deadline, .. } => {
+            !passed(deadline)
+                && !arms.iter().any(|(end, ch)| match end {
+                    End::Recv => arm_ready(st, r, End::Recv, ch, true),
+                    End::Send => {
+                        ch.receivers.load(Ordering::SeqCst) == 0
+                            || (ch.capacity != Some(0) && arm_ready(st, r, End::Send, ch, false))
+                    }
+                })
+        }
+        _ => false,
+    }
 }
 
 fn timer_of<'a>(st: &'a State, ch: &ChannelStats) -> Option<&'a Timer> {
@@ -620,9 +662,9 @@ impl Scheduler {
                 trace: Vec::new(),
                 prefix: schedule.prefix.clone(),
                 strat,
-                paused: start_paused,
+                paused: start_paused || schedule.pause_at == Some(0),
                 steps_allowed: 0,
-                pause_at: schedule.pause_at,
+                pause_at: schedule.pause_at.filter(|&k| k > 0),
                 slots: Vec::new(),
                 timers: Vec::new(),
                 aborted: false,
@@ -630,10 +672,12 @@ impl Scheduler {
                 main_returned_at: None,
                 awaiting: false,
                 ended: None,
-                paced: limits.realtime && schedule.pause_at.is_none(),
+                paced: limits.realtime && schedule.pause_at.is_none_or(|k| k == 0),
                 words: Vec::new(),
+                arrivals: 0,
             }),
             still: Condvar::new(),
+            watch: Mutex::new(None),
             schedule,
             now_nanos: AtomicU64::new(0),
             speed_bits: AtomicU64::new(limits.speed.to_bits()),
@@ -688,6 +732,30 @@ impl Scheduler {
         self.lock().ended
     }
 
+    /// The worker holding the turn, and for how long (wall time) neither
+    /// the step count nor the clock has moved while it held it — `None`
+    /// when nobody holds it, or the run is paused, waiting for a pick,
+    /// stuck or over.
+    pub(crate) fn held_without_progress(&self) -> Option<(usize, Duration)> {
+        let st = self.lock();
+        let mut seen = lock_watch(&self.watch);
+        let mark = (st.step, st.now);
+        let idle = st.paused || st.awaiting || st.aborted || st.ended.is_some();
+        let Some(holder) = st.running.filter(|_| !idle) else {
+            *seen = None;
+            return None;
+        };
+        let Some((old, since)) = *seen else {
+            *seen = Some((mark, Instant::now()));
+            return None;
+        };
+        if old != mark {
+            *seen = Some((mark, Instant::now()));
+            return None;
+        }
+        Some((holder, since.elapsed()))
+    }
+
     pub(crate) fn all_done(&self) -> bool {
         self.lock().workers.iter().all(|w| !w.live)
     }
@@ -717,6 +785,7 @@ impl Scheduler {
             reserved: None,
             failed_polls: 0,
             poll_version: 0,
+            since: 0,
         });
         st.version += 1;
         self.pick(&mut st);
@@ -742,6 +811,8 @@ impl Scheduler {
             }
         }
         st.workers[me].want = Some(want);
+        st.arrivals += 1;
+        st.workers[me].since = st.arrivals;
         if st.running == Some(me) {
             st.running = None;
         }

@@ -303,10 +303,11 @@ pub(crate) fn work(core: &Arc<Core>, d: Duration) {
 }
 
 /// A plain step that can always go (a spawn, a timer made): the turn is
-/// handed back so others may run first.
+/// handed back so others may run first. From a thread the lab did not
+/// start it is an outside thread's verdict, as any other operation.
 pub(crate) fn step(core: &Arc<Core>) -> bool {
-    let Some(me) = core.scheduled_worker_quiet() else {
-        return true; // the host thread starting main, say: not a worker
+    let Some(me) = me(core) else {
+        return false;
     };
     !matches!(turn(core, me, Want::Go, None, None), Grant::Aborted)
 }
