@@ -89,7 +89,11 @@ fn first_version_kind(n: u8) -> &'static str {
 
 #[test]
 fn smoke() {
-    assert_eq!(exercises::catalog().len(), 6, "one exercise per landed lesson");
+    assert_eq!(
+        exercises::catalog().len(),
+        6,
+        "one exercise per landed lesson"
+    );
     let case = check::pipeline::subject(solved01::square).cases()[0];
     check::pipeline::subject(solved01::square)
         .check_case(case)
@@ -99,14 +103,22 @@ fn smoke() {
 #[test]
 fn every_exercise_has_a_hint_a_solution_and_its_own_file() {
     for exercise in exercises::catalog() {
-        assert!(exercise.hint.len() > 80, "{}: a real hint", exercise.label());
+        assert!(
+            exercise.hint.len() > 80,
+            "{}: a real hint",
+            exercise.label()
+        );
         assert_ne!(exercise.template, exercise.solution, "{}", exercise.label());
         assert!(
             !exercise.template.contains("todo!") && !exercise.template.contains("unimplemented!"),
             "{}: the first version compiles and runs, wrong",
             exercise.label()
         );
-        assert!(exercise.subject.contains("exercise::"), "{}", exercise.label());
+        assert!(
+            exercise.subject.contains("exercise::"),
+            "{}",
+            exercise.label()
+        );
     }
 }
 
@@ -127,7 +139,12 @@ fn square_one_worker(lab: &Lab, numbers: Receiver<u64>, _: usize, buffer: usize)
 }
 
 /// `try_recv` ends the loop as soon as `numbers` looks empty, not when it closes.
-fn square_try_recv(lab: &Lab, numbers: Receiver<u64>, workers: usize, buffer: usize) -> Receiver<u64> {
+fn square_try_recv(
+    lab: &Lab,
+    numbers: Receiver<u64>,
+    workers: usize,
+    buffer: usize,
+) -> Receiver<u64> {
     let (tx, squares) = lab.bounded("squares", buffer);
     for w in 1..=workers {
         let (numbers, tx, lab2) = (numbers.clone(), tx.clone(), lab.clone());
@@ -141,7 +158,12 @@ fn square_try_recv(lab: &Lab, numbers: Receiver<u64>, workers: usize, buffer: us
 }
 
 /// A Sender kept "for retries" that nobody ever drops.
-fn square_spare_sender(lab: &Lab, numbers: Receiver<u64>, workers: usize, buffer: usize) -> Receiver<u64> {
+fn square_spare_sender(
+    lab: &Lab,
+    numbers: Receiver<u64>,
+    workers: usize,
+    buffer: usize,
+) -> Receiver<u64> {
     let (tx, squares) = lab.bounded("squares", buffer);
     for w in 1..=workers {
         let (numbers, tx, lab2) = (numbers.clone(), tx.clone(), lab.clone());
@@ -156,7 +178,12 @@ fn square_spare_sender(lab: &Lab, numbers: Receiver<u64>, workers: usize, buffer
 }
 
 /// An error on `recv` is ignored: once `numbers` closes the loop spins.
-fn square_ignores_the_close(lab: &Lab, numbers: Receiver<u64>, workers: usize, buffer: usize) -> Receiver<u64> {
+fn square_ignores_the_close(
+    lab: &Lab,
+    numbers: Receiver<u64>,
+    workers: usize,
+    buffer: usize,
+) -> Receiver<u64> {
     let (tx, squares) = lab.bounded("squares", buffer);
     for w in 1..=workers {
         let (numbers, tx, lab2) = (numbers.clone(), tx.clone(), lab.clone());
@@ -186,7 +213,10 @@ fn square_std_thread(lab: &Lab, numbers: Receiver<u64>, _: usize, buffer: usize)
 
 #[test]
 fn exercise_01_first_version_fails_solution_passes() {
-    let failure = fails(&check::pipeline::subject(first01::square), "the first version");
+    let failure = fails(
+        &check::pipeline::subject(first01::square),
+        "the first version",
+    );
     assert_failure(&failure, first_version_kind(1), &["main", "`squares`"]);
     passes(&check::pipeline::subject(solved01::square), "the solution");
 }
@@ -197,9 +227,21 @@ fn exercise_01_wrong_solutions_fail_naming_the_learners_worker_and_channel() {
         (square_one_worker, "sequential", &["square#1", "`squares`"]),
         // Its workers quit when `numbers` looks empty: one is left, alone.
         (square_try_recv, "sequential", &["square#", "`squares`"]),
-        (square_spare_sender, "deadlock", &["sink", "`squares` never closed"]),
-        (square_ignores_the_close, "runaway", &["square#", "`squares`"]),
-        (square_std_thread, "outside thread", &["my-squarer", "lab.go"]),
+        (
+            square_spare_sender,
+            "deadlock",
+            &["sink", "`squares` never closed"],
+        ),
+        (
+            square_ignores_the_close,
+            "runaway",
+            &["square#", "`squares`"],
+        ),
+        (
+            square_std_thread,
+            "outside thread",
+            &["my-squarer", "lab.go"],
+        ),
     ];
     for (square, kind, names) in cases {
         let failure = fails(&check::pipeline::subject(square), kind);
@@ -303,7 +345,11 @@ fn exercise_02_first_version_fails_solution_passes() {
     // What the first version of part 2 does (a plain merge), after a
     // right part 1.
     let part2 = check::merge::subject(solved02::merge, solved02::merge);
-    assert_failure(&fails(&part2, "a plain merge in part 2"), "order", &["merge#", "`merged`"]);
+    assert_failure(
+        &fails(&part2, "a plain merge in part 2"),
+        "order",
+        &["merge#", "`merged`"],
+    );
     passes(
         &check::merge::subject(solved02::merge, solved02::merge_in_order),
         "the solution",
@@ -318,15 +364,25 @@ fn exercise_02_wrong_solutions_fail_naming_the_learners_worker_and_channel() {
         (merge_try_recv, "lost", &["merge#", "`merged`"]),
     ];
     for (merge, kind, names) in part1 {
-        let failure = fails(&check::merge::subject(merge, solved02::merge_in_order), kind);
+        let failure = fails(
+            &check::merge::subject(merge, solved02::merge_in_order),
+            kind,
+        );
         assert_failure(&failure, kind, names);
     }
     let part2: [(check::merge::Merge, &str, &[&str]); 2] = [
         (in_order_sort_all, "unbounded", &["sorter", "`sorted`"]),
-        (in_order_stops_early, "lost", &["merge_in_order", "`in_order`"]),
+        (
+            in_order_stops_early,
+            "lost",
+            &["merge_in_order", "`in_order`"],
+        ),
     ];
     for (merge_in_order, kind, names) in part2 {
-        let failure = fails(&check::merge::subject(solved02::merge, merge_in_order), kind);
+        let failure = fails(
+            &check::merge::subject(solved02::merge, merge_in_order),
+            kind,
+        );
         assert_failure(&failure, kind, names);
     }
 }
@@ -422,9 +478,15 @@ impl<const BUG: u8> Pool for BuggyPool<BUG> {
 
 #[test]
 fn exercise_03_first_version_fails_solution_passes() {
-    let failure = fails(&check::pool::subject::<first03::WorkerPool>(), "the first version");
+    let failure = fails(
+        &check::pool::subject::<first03::WorkerPool>(),
+        "the first version",
+    );
     assert_failure(&failure, first_version_kind(3), &["client", "`jobs`"]);
-    passes(&check::pool::subject::<solved03::WorkerPool>(), "the solution");
+    passes(
+        &check::pool::subject::<solved03::WorkerPool>(),
+        "the solution",
+    );
 }
 
 #[test]
@@ -540,9 +602,15 @@ impl<const BUG: u8> RateLimiter for BuggyBucket<BUG> {
 
 #[test]
 fn exercise_04_first_version_fails_solution_passes() {
-    let failure = fails(&check::limiter::subject::<first04::TokenBucket>(), "the first version");
+    let failure = fails(
+        &check::limiter::subject::<first04::TokenBucket>(),
+        "the first version",
+    );
     assert_failure(&failure, first_version_kind(4), &["burst 5"]);
-    passes(&check::limiter::subject::<solved04::TokenBucket>(), "the solution");
+    passes(
+        &check::limiter::subject::<solved04::TokenBucket>(),
+        "the solution",
+    );
 }
 
 #[test]
@@ -550,8 +618,16 @@ fn exercise_04_wrong_solutions_fail_naming_the_worker_and_channel() {
     // The bucket is the learner's; the worker that calls it and `done` are
     // the check's, and those are what the messages can name.
     let runs: [(Subject, &str, &[&str]); 4] = [
-        (check::limiter::subject::<BuggyBucket<NO_CAP>>(), "burst", &["after 10 s idle"]),
-        (check::limiter::subject::<BuggyBucket<WHOLE_SECONDS>>(), "refill", &["100 ms"]),
+        (
+            check::limiter::subject::<BuggyBucket<NO_CAP>>(),
+            "burst",
+            &["after 10 s idle"],
+        ),
+        (
+            check::limiter::subject::<BuggyBucket<WHOLE_SECONDS>>(),
+            "refill",
+            &["100 ms"],
+        ),
         (
             check::limiter::subject::<BuggyBucket<BUSY_WAIT>>(),
             "runaway",
@@ -601,10 +677,12 @@ impl Subscriber for BuggySubscription {
             0 => {}
             n => return Err(RecvError::Lagged(n)),
         }
-        self.rx.recv().map_err(|_| match self.lagged.swap(0, Ordering::SeqCst) {
-            0 => RecvError::Closed,
-            n => RecvError::Lagged(n),
-        })
+        self.rx
+            .recv()
+            .map_err(|_| match self.lagged.swap(0, Ordering::SeqCst) {
+                0 => RecvError::Closed,
+                n => RecvError::Lagged(n),
+            })
     }
 }
 
@@ -652,9 +730,19 @@ impl<const BUG: u8> Broadcast for BuggyBroadcaster<BUG> {
 
 #[test]
 fn exercise_05_first_version_fails_solution_passes() {
-    let failure = fails(&check::broadcast::subject::<first05::Broadcaster>(), "the first version");
-    assert_failure(&failure, first_version_kind(5), &["publisher", "`to-sub#1`"]);
-    passes(&check::broadcast::subject::<solved05::Broadcaster>(), "the solution");
+    let failure = fails(
+        &check::broadcast::subject::<first05::Broadcaster>(),
+        "the first version",
+    );
+    assert_failure(
+        &failure,
+        first_version_kind(5),
+        &["publisher", "`to-sub#1`"],
+    );
+    passes(
+        &check::broadcast::subject::<solved05::Broadcaster>(),
+        "the solution",
+    );
 }
 
 #[test]
@@ -772,7 +860,8 @@ fn drain_no_join(
     let (errors_tx, errors) = lab.unbounded::<JobError>("errors");
     let (ran_tx, ran) = lab.unbounded::<()>("ran");
     for w in 1..=workers {
-        let (jobs, job, errors_tx, ran_tx) = (jobs.clone(), job.clone(), errors_tx.clone(), ran_tx.clone());
+        let (jobs, job, errors_tx, ran_tx) =
+            (jobs.clone(), job.clone(), errors_tx.clone(), ran_tx.clone());
         lab.go(format!("worker#{w}"), move || {
             for n in jobs.iter() {
                 match job.run(n) {
@@ -824,7 +913,10 @@ fn drain_try_recv(
 
 #[test]
 fn exercise_06_first_version_fails_solution_passes() {
-    let failure = fails(&check::drain::subject(first06::run_jobs), "the first version");
+    let failure = fails(
+        &check::drain::subject(first06::run_jobs),
+        "the first version",
+    );
     assert_failure(&failure, first_version_kind(6), &["worker#", "swallowed"]);
     passes(&check::drain::subject(solved06::run_jobs), "the solution");
 }
@@ -833,12 +925,204 @@ fn exercise_06_first_version_fails_solution_passes() {
 fn exercise_06_wrong_solutions_fail_naming_the_learners_worker_and_channel() {
     let runs: [(check::drain::RunJobs, &str, &[&str]); 4] = [
         (drain_stops_alone, "late stop", &["worker#", "`cancel`"]),
-        (drain_last_error_wins, "wrong error", &["job 2 failed first"]),
+        (
+            drain_last_error_wins,
+            "wrong error",
+            &["job 2 failed first"],
+        ),
         (drain_no_join, "leak", &["worker#", "join every worker"]),
         (drain_try_recv, "lost", &["`jobs`", "never ran"]),
     ];
     for (run_jobs, kind, names) in runs {
         let failure = fails(&check::drain::subject(run_jobs), kind);
         assert_failure(&failure, kind, names);
+    }
+}
+
+// ---- end to end, as a learner: a real workbook, cargo, and watch in tmux ------
+
+mod end_to_end {
+    use std::path::{Path, PathBuf};
+    use std::process::{Command, Output};
+    use std::time::{Duration, Instant};
+
+    const CHANLAB: &str = env!("CARGO_BIN_EXE_chanlab");
+    const SOLUTION_01: &str = include_str!("../src/workbook/template/solutions/01_pipeline.rs");
+    /// How long one expected screen may take (a check builds the exercise first).
+    const PATIENCE: Duration = Duration::from_secs(120);
+    const POLL: Duration = Duration::from_millis(200);
+
+    /// One target directory for every run of this test, under target/: the
+    /// workbook builds chanlab once, not on every run.
+    fn target_dir() -> PathBuf {
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("workbook-e2e")
+    }
+
+    fn chanlab(dir: &Path, args: &[&str]) -> Output {
+        Command::new(CHANLAB)
+            .current_dir(dir)
+            .args(args)
+            .env("CARGO_TARGET_DIR", target_dir())
+            .output()
+            .expect("chanlab runs")
+    }
+
+    fn text(out: &Output) -> String {
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    }
+
+    fn progress(workbook: &Path) -> String {
+        std::fs::read_to_string(workbook.join("progress.toml")).unwrap()
+    }
+
+    /// A tmux server of our own, killed when dropped.
+    struct Tmux(String);
+
+    impl Tmux {
+        fn start(dir: &Path, command: &str) -> Option<Self> {
+            if Command::new("tmux").arg("-V").output().is_err() {
+                println!("SKIPPED: tmux is not installed, so `chanlab watch` was not driven");
+                return None;
+            }
+            let tmux = Self(format!("chanlab-workbook-test-{}", std::process::id()));
+            let out = tmux.run(&[
+                "new-session",
+                "-d",
+                "-s",
+                "wb",
+                "-x",
+                "120",
+                "-y",
+                "50",
+                "-c",
+                &dir.display().to_string(),
+                command,
+            ]);
+            assert!(out.status.success(), "tmux new-session: {out:?}");
+            let _ = tmux.run(&["set-option", "-t", "wb", "remain-on-exit", "on"]);
+            Some(tmux)
+        }
+
+        fn run(&self, args: &[&str]) -> Output {
+            Command::new("tmux")
+                .args(["-L", &self.0, "-f", "/dev/null"])
+                .args(args)
+                .output()
+                .expect("tmux runs")
+        }
+
+        /// The screen and its scrollback.
+        fn screen(&self) -> String {
+            String::from_utf8_lossy(
+                &self
+                    .run(&["capture-pane", "-p", "-J", "-S", "-500", "-t", "wb"])
+                    .stdout,
+            )
+            .into_owned()
+        }
+
+        fn wait_for(&self, what: &str) -> String {
+            let start = Instant::now();
+            loop {
+                let screen = self.screen();
+                if screen.contains(what) {
+                    return screen;
+                }
+                assert!(
+                    start.elapsed() < PATIENCE,
+                    "`{what}` did not show up in {PATIENCE:?}; the screen:\n{screen}"
+                );
+                std::thread::sleep(POLL);
+            }
+        }
+
+        fn send(&self, keys: &str) {
+            let out = self.run(&["send-keys", "-t", "wb", keys]);
+            assert!(out.status.success(), "send-keys: {out:?}");
+        }
+    }
+
+    impl Drop for Tmux {
+        fn drop(&mut self) {
+            let _ = self.run(&["kill-server"]);
+        }
+    }
+
+    /// `init`, `verify` fails on exercise 1, copy in the solution, `verify 1`
+    /// passes and the progress file says so; then `watch` in tmux for one
+    /// cycle: it fails, the hint shows, the fix passes, and it moves on.
+    #[test]
+    fn init_verify_fix_verify_then_watch_one_cycle() {
+        let tmp = tempfile::tempdir().unwrap();
+        let workbook = tmp.path().join("wb");
+        let wb = workbook.display().to_string();
+
+        let out = chanlab(tmp.path(), &["init", &wb]);
+        assert!(out.status.success(), "{}", text(&out));
+        for exercise in chanlab::workbook::exercises::catalog() {
+            assert!(
+                workbook.join(exercise.path()).is_file(),
+                "{}",
+                exercise.path()
+            );
+        }
+        let again = chanlab(tmp.path(), &["init", &wb]);
+        assert_eq!(again.status.code(), Some(2), "{}", text(&again));
+        assert!(text(&again).contains("--force"), "{}", text(&again));
+
+        // Slow the first time: it builds chanlab into the workbook's target.
+        let all = chanlab(&workbook, &["verify"]);
+        let said = text(&all);
+        assert_eq!(all.status.code(), Some(1), "{said}");
+        assert!(said.contains("✗ check failed: `square`"), "{said}");
+        assert!(said.contains("0 of 6 exercises pass"), "{said}");
+        assert!(said.contains("chanlab verify 1 --case"), "{said}");
+
+        let locked = chanlab(&workbook, &["solution", "1"]);
+        assert_eq!(locked.status.code(), Some(2), "{}", text(&locked));
+
+        std::fs::write(workbook.join("exercises/01_pipeline.rs"), SOLUTION_01).unwrap();
+        let one = chanlab(&workbook, &["verify", "1"]);
+        assert!(one.status.success(), "{}", text(&one));
+        assert!(text(&one).contains("✓ passed"), "{}", text(&one));
+        assert!(
+            progress(&workbook).contains("01_pipeline = \"passed\""),
+            "{}",
+            progress(&workbook)
+        );
+        let solution = chanlab(&workbook, &["solution", "1"]);
+        assert!(solution.status.success() && text(&solution).contains("pub fn square"));
+
+        // Back to the first version, for watch.
+        let reset = chanlab(&workbook, &["reset", "1", "--yes"]);
+        assert!(reset.status.success(), "{}", text(&reset));
+        assert!(progress(&workbook).contains("01_pipeline = \"pending\""));
+
+        let command = format!(
+            "env CARGO_TARGET_DIR='{}' '{CHANLAB}' watch",
+            target_dir().display()
+        );
+        let Some(tmux) = Tmux::start(&workbook, &command) else {
+            return;
+        };
+        tmux.wait_for("✗ check failed: `square`");
+        tmux.wait_for("q quit");
+        tmux.send("h");
+        tmux.wait_for("hint (01 pipeline)");
+        std::fs::write(workbook.join("exercises/01_pipeline.rs"), SOLUTION_01).unwrap();
+        tmux.wait_for("✓ exercise 01 pipeline passed: on to 02 merge");
+        let screen = tmux.wait_for("✗ check failed: `merge`");
+        assert!(screen.contains("exercise 2 of 6"), "{screen}");
+        tmux.send("q");
+        let start = Instant::now();
+        while !progress(&workbook).contains("current = 2") {
+            assert!(start.elapsed() < PATIENCE, "{}", progress(&workbook));
+            std::thread::sleep(POLL);
+        }
+        assert!(progress(&workbook).contains("01_pipeline = \"passed\""));
     }
 }

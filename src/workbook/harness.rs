@@ -235,7 +235,10 @@ fn replay(subject: &Subject, case: Case, result: Option<&std::path::Path>) -> Ex
             let _ = writeln!(out, "  {:>5}  {step}", i + 1);
         }
     } else if !case.mode.is_scheduled() {
-        let _ = writeln!(out, "(a free run has no steps to show: the OS picked the order)");
+        let _ = writeln!(
+            out,
+            "(a free run has no steps to show: the OS picked the order)"
+        );
     }
     match outcome {
         Ok(()) => {
@@ -279,7 +282,11 @@ mod tests {
         let args = |a: &[&str]| parse_args(a.iter().map(|s| (*s).to_owned())).err();
         assert!(args(&["--bogus"]).unwrap().contains("--case SPEC"));
         assert!(args(&["--live"]).unwrap().contains("needs --case"));
-        assert!(args(&["--case", "zzz"]).unwrap().contains("1:random:3:w2:b0:n12"));
+        assert!(
+            args(&["--case", "zzz"])
+                .unwrap()
+                .contains("1:random:3:w2:b0:n12")
+        );
         assert!(args(&["--case", "1:random:3:w2:b0:n12"]).is_none());
     }
 }

@@ -153,11 +153,22 @@ pub fn init(dir: &Path, force: bool) -> Result<Written, String> {
         std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
     };
     write(dir.join("Cargo.toml"), &cargo_toml(chanlab))?;
+    // The versions chanlab was built and tested with (cargo adds the
+    // workbook itself), rather than whatever is newest today.
+    if let Ok(lock) = std::fs::read_to_string(chanlab.join("Cargo.lock")) {
+        write(dir.join("Cargo.lock"), &lock)?;
+    }
     write(dir.join("README.md"), README)?;
     write(dir.join(".gitignore"), "/target\n")?;
     for exercise in exercises::catalog() {
-        write(dir.join("exercises").join(exercise.file()), exercise.template)?;
-        write(dir.join("harness").join(exercise.file()), &harness(exercise))?;
+        write(
+            dir.join("exercises").join(exercise.file()),
+            exercise.template,
+        )?;
+        write(
+            dir.join("harness").join(exercise.file()),
+            &harness(exercise),
+        )?;
     }
     Progress::default().save(dir)?;
     Ok(Written {

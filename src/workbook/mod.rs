@@ -159,8 +159,8 @@ pub fn find_exercise(name: &str) -> Result<&'static Exercise, String> {
 
 /// The workbook around the current directory.
 fn workbook_here() -> Result<PathBuf, String> {
-    let here = std::env::current_dir()
-        .map_err(|e| format!("cannot tell the current directory: {e}"))?;
+    let here =
+        std::env::current_dir().map_err(|e| format!("cannot tell the current directory: {e}"))?;
     progress::find_workbook(&here).ok_or_else(|| {
         format!(
             "{} is not inside a chanlab workbook (no {} here or above); run `chanlab init` to \
@@ -174,7 +174,9 @@ fn workbook_here() -> Result<PathBuf, String> {
 fn init(dir: Option<PathBuf>, force: bool) -> Result<ExitCode, String> {
     let dir = dir.unwrap_or_else(|| PathBuf::from(init::DEFAULT_DIR));
     let written = init::init(&dir, force)?;
-    let first = exercises::catalog().first().map_or_else(String::new, Exercise::path);
+    let first = exercises::catalog()
+        .first()
+        .map_or_else(String::new, Exercise::path);
     say(&format!(
         "wrote a chanlab workbook in {} ({} exercises; it depends on chanlab in {})\n\
          next:\n  cd {}\n  chanlab watch        (then open {first} and make its check pass)\n\
@@ -314,10 +316,7 @@ fn reset(name: &str, yes: bool) -> Result<ExitCode, String> {
     progress.set(exercise.number, Status::Pending);
     progress.current = exercise.number;
     progress.save(&workbook)?;
-    say(&format!(
-        "{} is back to its first version",
-        exercise.path()
-    ));
+    say(&format!("{} is back to its first version", exercise.path()));
     Ok(ExitCode::SUCCESS)
 }
 

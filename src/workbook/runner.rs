@@ -67,7 +67,9 @@ pub fn build(workbook: &Path, exercises: &[&Exercise]) -> Result<Built, String> 
             ) else {
                 continue;
             };
-            built.executables.insert(name.to_owned(), PathBuf::from(exe));
+            built
+                .executables
+                .insert(name.to_owned(), PathBuf::from(exe));
         }
     }
     let _ = child.wait();

@@ -160,7 +160,7 @@ fn key_ready(timeout: Duration) -> Ready {
 fn check(workbook: &Path, exercise: &'static Exercise) -> Result<Last, String> {
     out(&format!(
         "chanlab watch · exercise {} of {} · {}\n{}: {}\n",
-        exercise.label(),
+        exercise.number,
         exercises::catalog().len(),
         exercise.title,
         exercise.path(),

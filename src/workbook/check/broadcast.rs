@@ -89,7 +89,10 @@ fn scenario<B: Broadcast>(lab: &Lab, case: Case) -> Vec<Problem> {
         })
     };
     let _ = publisher.join();
-    let seen: Vec<Seen> = subscribers.into_iter().filter_map(|s| s.join().ok()).collect();
+    let seen: Vec<Seen> = subscribers
+        .into_iter()
+        .filter_map(|s| s.join().ok())
+        .collect();
     if lab.is_aborted() || seen.len() < case.workers.max(1) {
         return Vec::new();
     }

@@ -128,15 +128,22 @@ fn scenario(lab: &Lab, run_jobs: RunJobs, case: Case) -> Vec<Problem> {
             Problem::new(
                 "leak",
                 format!(
-                    "`run_jobs` returned while {} of its workers were still alive: join every \
-                     worker before you return",
-                    alive.len()
+                    "`run_jobs` returned while {} still alive: join every worker before you \
+                     return",
+                    crate::lessons::count(
+                        alive.len() as u64,
+                        "of its workers was",
+                        "of its workers were"
+                    )
                 ),
             )
             .with(alive),
         ];
     }
-    let tally = job.tally.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let tally = job
+        .tally
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     match case.part {
         1 => shutdown_problems(case, &result, &accepted, &tally),
         2 => first_error_problems(case, &result, &accepted, &tally),
@@ -167,9 +174,9 @@ fn shutdown_problems(
         return vec![Problem::new(
             "lost",
             format!(
-                "{} jobs got into `jobs` and never ran (jobs {}): on shutdown, drain what is \
+                "{} got into `jobs` and never ran (jobs {}): on shutdown, drain what is \
                  queued until `jobs` closes",
-                lost.len(),
+                crate::lessons::count(lost.len() as u64, "job", "jobs"),
                 short_list(&lost)
             ),
         )];
@@ -251,12 +258,12 @@ fn first_error_problems(
         return vec![Problem::new(
             "late stop",
             format!(
-                "after job {} failed on `{}` at {}, {} more jobs started (jobs {} on {}): at the \
+                "after job {} failed on `{}` at {}, {} more started (jobs {} on {}): at the \
                  first error every worker finishes the job in its hand and takes no new one",
                 failure.job,
                 failure.by,
                 in_words(failure.at),
-                late.len(),
+                crate::lessons::count(late.len() as u64, "job", "jobs"),
                 short_list(&jobs),
                 ran_by(&late)
             ),
@@ -295,15 +302,17 @@ fn two_errors_problems(
         Ok(count) => vec![Problem::new(
             "swallowed error",
             format!(
-                "{} jobs failed, yet `run_jobs` returned Ok({count})",
-                failures.len()
+                "{} failed, yet `run_jobs` returned Ok({count})",
+                crate::lessons::count(failures.len() as u64, "job", "jobs")
             ),
         )],
         Err(e) if !firsts.iter().any(|m| m.job == e.job) => {
             let when = failures
                 .iter()
                 .find(|m| m.job == e.job)
-                .map_or_else(String::new, |m| format!(" (it failed at {})", in_words(m.at)));
+                .map_or_else(String::new, |m| {
+                    format!(" (it failed at {})", in_words(m.at))
+                });
             vec![Problem::new(
                 "wrong error",
                 format!(

@@ -537,6 +537,7 @@ fn explain_verdict(verdict: &Verdict, snapshot: &Snapshot) -> Problem {
     match verdict {
         Verdict::Deadlock { .. } | Verdict::Leak { .. } | Verdict::Stall { .. } => {
             details.extend(open_channels(verdict, snapshot));
+            details.extend(full_channels(verdict, snapshot));
         }
         Verdict::Runaway { .. } => details.push(
             "a loop that never ends: something retries a closed channel (an `Err` it ignores), \
@@ -598,6 +599,42 @@ fn open_channels(verdict: &Verdict, snapshot: &Snapshot) -> Vec<String> {
             ))
         })
         .collect()
+}
+
+/// For a deadlock, leak or stall: the channels someone waits to send on
+/// that nobody reads. When the one waiting is `main`, the check itself
+/// called the learner's function, which sent before it returned.
+fn full_channels(verdict: &Verdict, snapshot: &Snapshot) -> Vec<String> {
+    let mut lines = Vec::new();
+    for stuck in verdict.stuck() {
+        let state = match &stuck.state {
+            WorkerState::Leaked { was } => was.as_ref(),
+            s => s,
+        };
+        let WorkerState::BlockedSend { channel } = state else {
+            continue;
+        };
+        let Some(ch) = snapshot.channels.iter().find(|c| &c.name == channel) else {
+            continue;
+        };
+        if ch.recv_waiting > 0 || ch.closed {
+            continue;
+        }
+        if stuck.worker == "main" {
+            lines.push(format!(
+                "`main` is the check, calling your code: it sent on `{channel}` before handing \
+                 the channel back, so nobody could read it yet; send from a worker started with \
+                 `lab.go`"
+            ));
+        } else if ch.receivers > 0 {
+            lines.push(format!(
+                "`{channel}` is full and nobody takes from it: its Receiver is alive, but no \
+                 worker waits to receive"
+            ));
+        }
+    }
+    lines.dedup();
+    lines
 }
 
 /// `a`, `a and b`, `a, b and c`, each in backticks.
@@ -806,7 +843,13 @@ mod tests {
 
     #[test]
     fn a_bad_case_says_what_a_good_one_looks_like() {
-        for bad in ["", "1", "x:random:1:w1:b1:n1", "1:random:z:w1:b1:n1", "1:free:w1:b1"] {
+        for bad in [
+            "",
+            "1",
+            "x:random:1:w1:b1:n1",
+            "1:random:z:w1:b1:n1",
+            "1:free:w1:b1",
+        ] {
             let err = Case::parse(bad).unwrap_err();
             assert!(err.contains("1:random:3:w2:b0:n12"), "{bad}: {err}");
         }

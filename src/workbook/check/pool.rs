@@ -57,7 +57,10 @@ fn counts(jobs: impl IntoIterator<Item = u64>) -> BTreeMap<u64, usize> {
 }
 
 fn busy_problems(job: &Job, case: Case) -> Vec<Problem> {
-    let tally = job.tally.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let tally = job
+        .tally
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let mut problems = Vec::new();
     if tally.peak > case.workers {
         let jobs: Vec<String> = tally
@@ -131,17 +134,24 @@ fn shutdown<P: Pool>(lab: &Lab, case: Case) -> Vec<Problem> {
         return problems;
     }
     let ran = {
-        let tally = job.tally.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let tally = job
+            .tally
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         counts(tally.ends().map(|m| m.job))
     };
     let missing: Vec<u64> = (1..=case.items).filter(|j| !ran.contains_key(j)).collect();
-    let twice: Vec<u64> = ran.iter().filter(|(_, c)| **c > 1).map(|(j, _)| *j).collect();
+    let twice: Vec<u64> = ran
+        .iter()
+        .filter(|(_, c)| **c > 1)
+        .map(|(j, _)| *j)
+        .collect();
     if !missing.is_empty() {
         problems.push(Problem::new(
             "lost",
             format!(
-                "{} accepted jobs never ran (jobs {}): `shutdown` must run what is queued",
-                missing.len(),
+                "{} never ran (jobs {}): `shutdown` must run what is queued",
+                crate::lessons::count(missing.len() as u64, "accepted job", "accepted jobs"),
                 short_list(&missing)
             ),
         ));
@@ -189,7 +199,10 @@ fn cancel<P: Pool>(lab: &Lab, case: Case) -> Vec<Problem> {
     if lab.is_aborted() {
         return Vec::new();
     }
-    let tally = job.tally.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let tally = job
+        .tally
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let ran = counts(tally.starts().map(|m| m.job));
     let back = counts(handed_back.iter().copied());
     let mut problems = Vec::new();
@@ -213,9 +226,9 @@ fn cancel<P: Pool>(lab: &Lab, case: Case) -> Vec<Problem> {
             Problem::new(
                 "lost",
                 format!(
-                    "{} jobs were lost: `submit` accepted them, yet they never ran and `cancel` \
-                     did not hand them back (jobs {})",
-                    lost.len(),
+                    "{} lost: accepted by `submit`, never run, and not handed back by \
+                     `cancel` (jobs {})",
+                    crate::lessons::count(lost.len() as u64, "job was", "jobs were"),
                     short_list(&lost)
                 ),
             )

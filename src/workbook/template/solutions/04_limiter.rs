@@ -63,7 +63,9 @@ impl RateLimiter for TokenBucket {
             // Sleep until the next token is due, or until `done` closes.
             let missing = UNIT - self.tokens;
             let nanos = missing.div_ceil(u128::from(self.rate.max(1)));
-            let due = lab.after(Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX)));
+            let due = lab.after(Duration::from_nanos(
+                u64::try_from(nanos).unwrap_or(u64::MAX),
+            ));
             select! {
                 recv(due) -> _ => {}
                 recv(done) -> _ => return Err(Cancelled),
