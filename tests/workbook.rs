@@ -129,7 +129,7 @@ fn square_one_worker(lab: &Lab, numbers: Receiver<u64>, _: usize, buffer: usize)
     let (tx, squares) = lab.bounded("squares", buffer);
     let lab2 = lab.clone();
     lab.go("square#1", move || {
-        for n in numbers.iter() {
+        for n in &numbers {
             if tx.send(slow_square(&lab2, n)).is_err() {
                 return;
             }
@@ -168,7 +168,7 @@ fn square_spare_sender(
     for w in 1..=workers {
         let (numbers, tx, lab2) = (numbers.clone(), tx.clone(), lab.clone());
         lab.go(format!("square#{w}"), move || {
-            for n in numbers.iter() {
+            for n in &numbers {
                 let _ = tx.send(slow_square(&lab2, n));
             }
         });
@@ -203,7 +203,7 @@ fn square_std_thread(lab: &Lab, numbers: Receiver<u64>, _: usize, buffer: usize)
     std::thread::Builder::new()
         .name("my-squarer".to_owned())
         .spawn(move || {
-            for n in numbers.iter() {
+            for n in &numbers {
                 let _ = tx.send(n * n);
             }
         })
@@ -787,7 +787,7 @@ fn drain_stops_alone(
             let (jobs, job) = (jobs.clone(), job.clone());
             lab.go(format!("worker#{w}"), move || {
                 let mut ran = 0;
-                for n in jobs.iter() {
+                for n in &jobs {
                     job.run(n)?;
                     ran += 1;
                 }
@@ -863,7 +863,7 @@ fn drain_no_join(
         let (jobs, job, errors_tx, ran_tx) =
             (jobs.clone(), job.clone(), errors_tx.clone(), ran_tx.clone());
         lab.go(format!("worker#{w}"), move || {
-            for n in jobs.iter() {
+            for n in &jobs {
                 match job.run(n) {
                     Ok(()) => {
                         let _ = ran_tx.send(());
@@ -885,6 +885,7 @@ fn drain_no_join(
 }
 
 /// Workers that stop when `jobs` looks empty, not when it closes.
+#[allow(clippy::unnecessary_wraps)] // the signature is the exercise's
 fn drain_try_recv(
     lab: &Lab,
     jobs: Receiver<u64>,
@@ -1050,6 +1051,31 @@ mod end_to_end {
         fn drop(&mut self) {
             let _ = self.run(&["kill-server"]);
         }
+    }
+
+    /// Everything a learner can get wrong without cargo: a message that
+    /// says what would be right, and exit code 2.
+    #[test]
+    fn bad_input_gets_a_message_and_exit_code_2() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(tmp.path().join("notes.txt"), "mine").unwrap();
+        let cases: [(&[&str], &str); 8] = [
+            (&["verify"], "not inside a chanlab workbook"),
+            (&["progress"], "chanlab init"),
+            (&["watch"], "not inside a chanlab workbook"),
+            (&["hint", "9"], "01 pipeline, 02 merge"),
+            (&["hint", "pipelin"], "by number or name"),
+            (&["init", "."], "not empty"),
+            (&["solution", "1"], "not inside a chanlab workbook"),
+            (&["reset", "1", "--yes"], "not inside a chanlab workbook"),
+        ];
+        for (args, says) in cases {
+            let out = chanlab(tmp.path(), args);
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out));
+            assert!(text(&out).contains(says), "{args:?}: {}", text(&out));
+        }
+        let hint = chanlab(tmp.path(), &["hint", "01"]);
+        assert!(hint.status.success() && text(&hint).contains("lab.go"), "{}", text(&hint));
     }
 
     /// `init`, `verify` fails on exercise 1, copy in the solution, `verify 1`

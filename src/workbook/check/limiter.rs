@@ -59,15 +59,15 @@ pub fn subject<L: RateLimiter>() -> Subject {
             }
         }
     }
-    for part in [2, 3] {
-        cases.push(Case {
-            part,
-            mode: Mode::Free,
-            workers: 1,
-            buffer: 3,
-            items: 8,
-        });
-    }
+    // Free-running, part 2 only: how soon a cancel wakes a wait depends on
+    // the OS there (the scheduled runs judge it exactly).
+    cases.push(Case {
+        part: 2,
+        mode: Mode::Free,
+        workers: 1,
+        buffer: 3,
+        items: 8,
+    });
     Subject::new(
         4,
         &PARTS,
@@ -254,11 +254,7 @@ fn cancel<L: RateLimiter>(lab: &Lab, _case: Case) -> Vec<Problem> {
             "a full bucket's first `wait` returned `Err(Cancelled)` before `done` closed",
         )];
     }
-    let late = if lab.schedule().is_some() {
-        at > cancel_after
-    } else {
-        at > cancel_after * 5
-    };
+    let late = at > cancel_after;
     match second {
         Ok(()) => vec![Problem::new(
             "cancel ignored",

@@ -26,7 +26,7 @@ pub fn square(lab: &Lab, numbers: Receiver<u64>, workers: usize, buffer: usize) 
     // A first draft: square every number right here, then hand the channel
     // back. It compiles; it is not a stage yet.
     let _ = workers;
-    for n in numbers.iter() {
+    for n in &numbers {
         if squares_tx.send(slow_square(lab, n)).is_err() {
             break;
         }

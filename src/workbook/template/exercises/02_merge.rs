@@ -18,7 +18,7 @@ pub fn merge(lab: &Lab, inputs: Vec<Receiver<u64>>, buffer: usize) -> Receiver<u
     // A first draft: one worker reads the inputs one after the other.
     lab.go("merge", move || {
         for input in inputs {
-            for item in input.iter() {
+            for item in &input {
                 if merged_tx.send(item).is_err() {
                     return;
                 }

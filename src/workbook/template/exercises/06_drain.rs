@@ -35,7 +35,7 @@ pub fn run_jobs(
             let (jobs, job) = (jobs.clone(), job.clone());
             lab.go(format!("worker#{w}"), move || {
                 let mut ran = 0;
-                for n in jobs.iter() {
+                for n in &jobs {
                     let _ = job.run(n);
                     ran += 1;
                 }

@@ -12,7 +12,7 @@ pub fn square(lab: &Lab, numbers: Receiver<u64>, workers: usize, buffer: usize) 
         // Each worker gets its own clones: of the input, and of the Sender.
         let (numbers, squares_tx, lab_w) = (numbers.clone(), squares_tx.clone(), lab.clone());
         lab.go(format!("square#{w}"), move || {
-            for n in numbers.iter() {
+            for n in &numbers {
                 if squares_tx.send(slow_square(&lab_w, n)).is_err() {
                     return; // nobody reads `squares` any more
                 }

@@ -11,7 +11,7 @@ pub fn merge(lab: &Lab, inputs: Vec<Receiver<u64>>, buffer: usize) -> Receiver<u
     for (i, input) in inputs.into_iter().enumerate() {
         let merged_tx = merged_tx.clone();
         lab.go(format!("merge#{}", i + 1), move || {
-            for item in input.iter() {
+            for item in &input {
                 if merged_tx.send(item).is_err() {
                     return;
                 }
