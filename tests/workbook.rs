@@ -1075,7 +1075,11 @@ mod end_to_end {
             assert!(text(&out).contains(says), "{args:?}: {}", text(&out));
         }
         let hint = chanlab(tmp.path(), &["hint", "01"]);
-        assert!(hint.status.success() && text(&hint).contains("lab.go"), "{}", text(&hint));
+        assert!(
+            hint.status.success() && text(&hint).contains("lab.go"),
+            "{}",
+            text(&hint)
+        );
     }
 
     /// `init`, `verify` fails on exercise 1, copy in the solution, `verify 1`

@@ -218,7 +218,8 @@ fn replay(subject: &Subject, case: Case, result: Option<&std::path::Path>) -> Ex
         subject.exercise,
         case.describe()
     );
-    let (outcome, steps) = subject.replay(case);
+    let replayed = subject.replay(case);
+    let (outcome, steps) = (replayed.result, replayed.steps);
     if !steps.is_empty() {
         let skip = steps.len().saturating_sub(STEPS_SHOWN);
         let _ = writeln!(

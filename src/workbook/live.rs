@@ -100,13 +100,20 @@ pub fn open(subject: &Subject, case: Case) -> ExitCode {
         let _ = writeln!(io::stderr(), "error: {why}");
         return ExitCode::from(2);
     }
+    // The failing run's own choices, paused a step before its end: the
+    // live view opens where it broke, and can step back from there.
+    let schedule = case.mode.schedule().map(|schedule| {
+        let choices = subject.replay(case).choices;
+        let end = choices.len().saturating_sub(1) as u64;
+        schedule.with_prefix(choices).paused_at(end)
+    });
     let _ = LIVE.set((subject.live_main(), case));
     let launch = crate::tui::Launch {
         lesson: Some(lesson(subject, case)),
         variant: Some(&YOURS[0]),
         knobs: Some(case.knobs()),
         speed: 1.0,
-        schedule: case.mode.schedule(),
+        schedule,
         free: !case.mode.is_scheduled(),
     };
     match crate::tui::run(launch) {

@@ -280,6 +280,18 @@ impl fmt::Display for Failure {
     }
 }
 
+/// One case run again, to be shown.
+#[derive(Debug)]
+pub struct Replayed {
+    /// What the check said.
+    pub result: Result<(), Box<Failure>>,
+    /// Each step in words (none for a free run).
+    pub steps: Vec<String>,
+    /// The scheduler's choices: a schedule with these as its prefix is
+    /// this very run.
+    pub choices: Vec<crate::lab::Choice>,
+}
+
 /// What an exercise's whole check did when it passed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Passed {
@@ -384,12 +396,13 @@ impl Subject {
 
     /// Runs one case.
     pub fn check_case(&self, case: Case) -> Result<(), Box<Failure>> {
-        self.run_case(case, false).0
+        self.run_case(case, false).result
     }
 
-    /// Runs one case keeping each step in words; returns the result and
-    /// the steps (empty for a free run).
-    pub fn replay(&self, case: Case) -> (Result<(), Box<Failure>>, Vec<String>) {
+    /// Runs one case keeping each step in words: the result, the steps
+    /// (none for a free run) and the choices that replay it.
+    #[must_use]
+    pub fn replay(&self, case: Case) -> Replayed {
         self.run_case(case, true)
     }
 
@@ -414,7 +427,7 @@ impl Subject {
         Arc::clone(&self.scenario)
     }
 
-    fn run_case(&self, case: Case, describe: bool) -> (Result<(), Box<Failure>>, Vec<String>) {
+    fn run_case(&self, case: Case, describe: bool) -> Replayed {
         let budget = (self.budget)(&case);
         let config = config_for(case, budget, describe);
         let scenario = Arc::clone(&self.scenario);
@@ -429,11 +442,7 @@ impl Subject {
         let timed_out = !run.is_finished();
         let running_at_timeout = timed_out.then(|| running_workers(&run.lab().snapshot()));
         let report = if timed_out { run.stop() } else { run.wait() };
-        let steps = report
-            .trace
-            .as_ref()
-            .map(|t| t.steps.clone())
-            .unwrap_or_default();
+        let trace = report.trace.clone().unwrap_or_default();
         let verdict = judge(&report, running_at_timeout);
         let result = match verdict {
             None => Ok(()),
@@ -447,7 +456,11 @@ impl Subject {
                 verdict: report.verdict.clone(),
             })),
         };
-        (result, steps)
+        Replayed {
+            result,
+            steps: trace.steps,
+            choices: trace.choices,
+        }
     }
 }
 
