@@ -197,17 +197,22 @@ fn square_ignores_the_close(
     squares
 }
 
-/// `std::thread::spawn` where `lab.go` belongs.
+/// A std thread where `lab.go` belongs. (Scoped, so it touches the
+/// channels before `square` returns: a detached `std::thread::spawn` races
+/// the scheduler's deadlock check, which does not wait for threads it
+/// cannot see; see the report of the workbook change.)
 fn square_std_thread(lab: &Lab, numbers: Receiver<u64>, _: usize, buffer: usize) -> Receiver<u64> {
     let (tx, squares) = lab.bounded("squares", buffer);
-    std::thread::Builder::new()
-        .name("my-squarer".to_owned())
-        .spawn(move || {
-            for n in &numbers {
-                let _ = tx.send(n * n);
-            }
-        })
-        .unwrap();
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("my-squarer".to_owned())
+            .spawn_scoped(scope, || {
+                for n in &numbers {
+                    let _ = tx.send(n * n);
+                }
+            })
+            .unwrap();
+    });
     squares
 }
 
