@@ -106,6 +106,9 @@ pub enum Command {
     ///
     /// Read it with `chanlab man | man -l -`.
     Man,
+    /// The workbook: init, watch, verify, hint, reset, progress, solution.
+    #[command(flatten)]
+    Workbook(crate::workbook::Command),
 }
 
 /// The knobs of a lesson run, kept as typed and checked against the
@@ -460,6 +463,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode, InputError> {
             out.bytes(&script);
             Ok(out.done(ExitCode::SUCCESS))
         }
+        Some(Command::Workbook(command)) => crate::workbook::dispatch(command).map_err(InputError),
         Some(Command::Man) => {
             let mut page = Vec::new();
             if let Err(e) = clap_mangen::Man::new(Cli::command()).render(&mut page) {

@@ -1,7 +1,8 @@
 //! chanlab: an interactive concurrency workbook.
 //!
 //! Rooms, arrows one way: [`cli`] and `tui` use [`lessons`], which use
-//! [`lab`]; the lab uses neither.
+//! [`lab`]; the lab uses neither. [`workbook`] (the learner's own code,
+//! judged by the lab) sits beside `cli` and `tui`.
 #![forbid(unsafe_code)]
 
 pub mod cli;
@@ -13,3 +14,5 @@ pub mod lessons;
 
 pub mod recording;
 pub mod tui;
+
+pub mod workbook;
