@@ -23,6 +23,8 @@ pub mod fan_out_fan_in;
 pub mod pipeline;
 #[path = "04_rate_limiter/mod.rs"]
 pub mod rate_limiter;
+#[path = "07_select_timeouts/mod.rs"]
+pub mod select_timeouts;
 #[path = "03_worker_pool/mod.rs"]
 pub mod worker_pool;
 
@@ -36,6 +38,7 @@ pub fn catalog() -> &'static [&'static Lesson] {
         &rate_limiter::LESSON,
         &broadcast::LESSON,
         &drain::LESSON,
+        &select_timeouts::LESSON,
     ];
     CATALOG
 }
