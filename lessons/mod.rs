@@ -13,6 +13,8 @@ use std::ops::RangeInclusive;
 
 use crate::lab::{Config, Lab, Report, Run};
 
+#[path = "08_bounded_parallelism/mod.rs"]
+pub mod bounded_parallelism;
 #[path = "05_broadcast/mod.rs"]
 pub mod broadcast;
 #[path = "06_drain/mod.rs"]
@@ -39,6 +41,7 @@ pub fn catalog() -> &'static [&'static Lesson] {
         &broadcast::LESSON,
         &drain::LESSON,
         &select_timeouts::LESSON,
+        &bounded_parallelism::LESSON,
     ];
     CATALOG
 }
