@@ -702,8 +702,13 @@ fn sorted(images: &[u64]) -> Vec<u64> {
     v
 }
 
+/// `#1, #5 and #9`; a long list names its first six and counts the rest.
 fn list(images: &[u64]) -> String {
-    let names: Vec<String> = images.iter().map(|i| format!("#{i}")).collect();
+    const SHOWN: usize = 6;
+    let names: Vec<String> = images.iter().take(SHOWN).map(|i| format!("#{i}")).collect();
+    if images.len() > SHOWN {
+        return format!("{} and {} more", names.join(", "), images.len() - SHOWN);
+    }
     match names.as_slice() {
         [] => String::new(),
         [one] => one.clone(),
