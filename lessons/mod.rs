@@ -13,6 +13,8 @@ use std::ops::RangeInclusive;
 
 use crate::lab::{Config, Lab, Report, Run};
 
+#[path = "08_bounded_parallelism/mod.rs"]
+pub mod bounded_parallelism;
 #[path = "05_broadcast/mod.rs"]
 pub mod broadcast;
 #[path = "06_drain/mod.rs"]
@@ -23,6 +25,8 @@ pub mod fan_out_fan_in;
 pub mod pipeline;
 #[path = "04_rate_limiter/mod.rs"]
 pub mod rate_limiter;
+#[path = "07_select_timeouts/mod.rs"]
+pub mod select_timeouts;
 #[path = "03_worker_pool/mod.rs"]
 pub mod worker_pool;
 
@@ -36,6 +40,8 @@ pub fn catalog() -> &'static [&'static Lesson] {
         &rate_limiter::LESSON,
         &broadcast::LESSON,
         &drain::LESSON,
+        &select_timeouts::LESSON,
+        &bounded_parallelism::LESSON,
     ];
     CATALOG
 }
