@@ -13,6 +13,8 @@ use std::ops::RangeInclusive;
 
 use crate::lab::{Config, Lab, Report, Run};
 
+#[path = "09_backpressure/mod.rs"]
+pub mod backpressure;
 #[path = "05_broadcast/mod.rs"]
 pub mod broadcast;
 #[path = "06_drain/mod.rs"]
@@ -36,6 +38,7 @@ pub fn catalog() -> &'static [&'static Lesson] {
         &rate_limiter::LESSON,
         &broadcast::LESSON,
         &drain::LESSON,
+        &backpressure::LESSON,
     ];
     CATALOG
 }
