@@ -17,6 +17,8 @@ use crate::lab::{Config, Lab, Report, Run};
 pub mod backpressure;
 #[path = "05_broadcast/mod.rs"]
 pub mod broadcast;
+#[path = "10_cancellation_tree/mod.rs"]
+pub mod cancellation_tree;
 #[path = "06_drain/mod.rs"]
 pub mod drain;
 #[path = "02_fan_out_fan_in/mod.rs"]
@@ -39,6 +41,7 @@ pub fn catalog() -> &'static [&'static Lesson] {
         &broadcast::LESSON,
         &drain::LESSON,
         &backpressure::LESSON,
+        &cancellation_tree::LESSON,
     ];
     CATALOG
 }
