@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use chanlab::lab::{Config, Lab, Report, Schedule, Verdict, WorkerState};
+use chanlab::lab::{Config, Lab, Report, Schedule, WorkerState};
 use chanlab::lessons::cancellation_tree::{
     self, Ctx, GRACE, LESSON, QueryEnd, Shutdown, lost_stream,
 };
@@ -500,5 +500,4 @@ fn the_lesson_text_names_every_variant() {
     }
     assert!(text.contains("context.WithCancel"));
     assert!(text.contains("terminationGracePeriodSeconds"));
-    let _ = Verdict::kind;
 }
