@@ -13,10 +13,14 @@ use std::ops::RangeInclusive;
 
 use crate::lab::{Config, Lab, Report, Run};
 
+#[path = "09_backpressure/mod.rs"]
+pub mod backpressure;
 #[path = "08_bounded_parallelism/mod.rs"]
 pub mod bounded_parallelism;
 #[path = "05_broadcast/mod.rs"]
 pub mod broadcast;
+#[path = "10_cancellation_tree/mod.rs"]
+pub mod cancellation_tree;
 #[path = "06_drain/mod.rs"]
 pub mod drain;
 #[path = "02_fan_out_fan_in/mod.rs"]
@@ -42,6 +46,8 @@ pub fn catalog() -> &'static [&'static Lesson] {
         &drain::LESSON,
         &select_timeouts::LESSON,
         &bounded_parallelism::LESSON,
+        &backpressure::LESSON,
+        &cancellation_tree::LESSON,
     ];
     CATALOG
 }

@@ -508,9 +508,14 @@ pub fn list() -> String {
         .map(|t| t.name.chars().count())
         .max()
         .unwrap_or(0);
+    let slug_width = catalog
+        .iter()
+        .map(|l| l.slug.chars().count())
+        .max()
+        .unwrap_or(0);
     let mut s = String::new();
     for l in catalog {
-        let _ = writeln!(s, "{:02}  {:<16} {}", l.number, l.slug, l.summary);
+        let _ = writeln!(s, "{:02}  {:<slug_width$} {}", l.number, l.slug, l.summary);
         for t in l.traps() {
             let fix = t.fixed_by.unwrap_or("none yet");
             let _ = writeln!(s, "    trap {:<width$}  fix: {fix}", t.name);

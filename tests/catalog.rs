@@ -6,7 +6,7 @@ use chanlab::lessons::{LAB_CHANNELS, VariantKind, catalog, reader_text};
 #[test]
 fn smoke() {
     let lessons = catalog();
-    assert_eq!(lessons.len(), 6);
+    assert_eq!(lessons.len(), 10);
     for (i, lesson) in lessons.iter().enumerate() {
         assert_eq!(usize::from(lesson.number), i + 1);
         assert_eq!(lesson.correct().kind, VariantKind::Correct);

@@ -300,9 +300,9 @@ fn bad_input_says_what_would_be_right_and_exits_2() {
         ),
         (
             &["run", "999999999999999999999", "--headless"],
-            "lesson numbers run from 1 to 6",
+            "lesson numbers run from 1 to 10",
         ),
-        (&["show", "-1"], "lesson numbers run from 1 to 6 (got -1)"),
+        (&["show", "-1"], "lesson numbers run from 1 to 10 (got -1)"),
         (
             &["run", "1", "--speed", "1e308", "--headless"],
             "speed 1e308 is out of range: allowed 0.1 to 100",

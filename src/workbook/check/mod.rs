@@ -471,6 +471,7 @@ pub(crate) fn config_for(case: Case, budget: Budget, describe: bool) -> Config {
         speed: FREE_SPEED,
         events: 1 << 16,
         log_items: true,
+        log_waits: true,
         step_limit: budget.steps,
         time_limit: budget.time,
         describe_steps: describe,
