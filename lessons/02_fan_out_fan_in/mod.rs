@@ -102,7 +102,7 @@ static VARIANTS: [Variant; 4] = [
     Variant {
         name: "unordered",
         kind: VariantKind::Trap,
-        summary: "the consumer needs input order but takes results as they come; item 0 is held until every other item is in",
+        summary: "the consumer needs input order but takes results as they come; free-running, item 0 is held until every other item is in (scheduled, the schedule decides who overtakes whom)",
         explains: "a merge delivers in completion order: item 0 comes out last, so the order is broken",
         fixed_by: Some("ordered"),
         expect: Expect::Broken,
@@ -110,7 +110,7 @@ static VARIANTS: [Variant; 4] = [
     Variant {
         name: "ordered",
         kind: VariantKind::Fix,
-        summary: "sequence numbers, a reorder buffer (BTreeMap) and a window of W = 2 × workers tokens; item 0 is held the same way",
+        summary: "sequence numbers, a reorder buffer (BTreeMap) and a window of W = 2 × workers tokens; item 0 is held the same way when free-running",
         explains: "the reorder stage emits only the next expected item; the window stops the producer after W items \
                    in flight, so the buffer never holds more than W",
         fixed_by: None,
