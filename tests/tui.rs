@@ -2590,7 +2590,7 @@ fn renders_the_occupancy_plot() {
     let wide = screen(&app, 120, 40);
     for part in [
         "occupancy 0.0–3.0s · O one at a time · o hides",
-        "lines  now 360 · peak 360, cap ∞ · top: the peak",
+        "lines  now 360 · peak 360, cap ∞ · top: 360",
         "records  now 50 · peak 50/50 · ┄ is the cap",
         "stored  now 2 · peak 3/25 · ┄ is the cap",
         "┄┄┄┄",

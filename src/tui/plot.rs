@@ -181,13 +181,13 @@ pub fn draw(view: &LessonView, theme: Theme, area: Rect, buf: &mut Buffer) {
         } => {
             draw_title(view, &channels, extra.as_deref(), theme, area, buf);
             let mut y = area.y + 1;
-            for history in channels {
+            for history in &channels {
                 if y + 1 + bars > area.bottom() {
                     break;
                 }
                 draw_strip(
                     &view.live.occupancy,
-                    history,
+                    (history, scale_of(history, &channels)),
                     theme,
                     Rect::new(area.x, y, area.width, 1 + bars),
                     buf,
@@ -270,7 +270,7 @@ fn draw_rows(
         }
         draw_channel_row(
             &view.live.occupancy,
-            history,
+            (history, scale_of(history, channels)),
             (name_width, stats_width),
             suffix,
             theme,
@@ -319,8 +319,8 @@ fn title(
 }
 
 /// The numbers over a strip, `lines  now 640 · peak 812, cap ∞`, and
-/// what the strip's top is when it fits: the cap line, or the peak.
-fn strip_header(history: &History, width: usize, theme: Theme) -> Line<'static> {
+/// what the strip's top is when it fits: the cap line, or `scale` items.
+fn strip_header(history: &History, scale: usize, width: usize, theme: Theme) -> Line<'static> {
     let mut spans = vec![
         Span::styled(
             format!("{} ", history.name),
@@ -334,7 +334,7 @@ fn strip_header(history: &History, width: usize, theme: Theme) -> Line<'static> 
     ];
     let top = match history.capacity {
         Some(_) => format!(" · {CAP_LINE} is the cap"),
-        None => " · top: the peak".to_owned(),
+        None => format!(" · top: {scale}"),
     };
     if Line::from(spans.clone()).width() + top.width() <= width {
         spans.push(Span::styled(top, theme.dim()));
@@ -342,12 +342,12 @@ fn strip_header(history: &History, width: usize, theme: Theme) -> Line<'static> 
     Line::from(spans)
 }
 
-/// A strip: its numbers, then its bars over the run's time, scaled to
-/// its capacity with the cap line behind them (an unbounded channel: to
-/// its peak, no cap line).
+/// A strip: its numbers, then its bars over the run's time, `scale`
+/// items high: a bounded channel's capacity, with the cap line behind the
+/// bars (an unbounded channel has no cap line).
 fn draw_strip(
     occupancy: &Occupancy,
-    history: &History,
+    (history, scale): (&History, usize),
     theme: Theme,
     area: Rect,
     buf: &mut Buffer,
@@ -355,11 +355,11 @@ fn draw_strip(
     buf.set_line(
         area.x,
         area.y,
-        &strip_header(history, usize::from(area.width), theme),
+        &strip_header(history, scale, usize::from(area.width), theme),
         area.width,
     );
     let bars = Rect::new(area.x, area.y + 1, area.width, area.height - 1);
-    draw_bars(occupancy, history, theme, bars, buf);
+    draw_bars(occupancy, history, scale, theme, bars, buf);
     if history.capacity.is_some() {
         for x in bars.left()..bars.right() {
             let cell = &mut buf[(x, bars.y)];
@@ -370,14 +370,35 @@ fn draw_strip(
     }
 }
 
+/// What a channel's bars are measured against: its capacity, or for an
+/// unbounded channel the largest peak of the unbounded channels `shown`
+/// (so that two of them compare at a glance).
+fn scale_of(history: &History, shown: &[&History]) -> usize {
+    let unbounded_peak = shown
+        .iter()
+        .filter(|h| h.capacity.is_none())
+        .map(|h| h.peak)
+        .max()
+        .unwrap_or(history.peak);
+    history.capacity.unwrap_or(unbounded_peak).max(1)
+}
+
 /// The channel's history as bars over `area`, one column per slice of
-/// the run's time. Any item at all shows as at least the lowest bar.
-fn draw_bars(occupancy: &Occupancy, history: &History, theme: Theme, area: Rect, buf: &mut Buffer) {
+/// the run's time, `scale` items high. Any item at all shows as at least
+/// the lowest bar.
+fn draw_bars(
+    occupancy: &Occupancy,
+    history: &History,
+    scale: usize,
+    theme: Theme,
+    area: Rect,
+    buf: &mut Buffer,
+) {
     let Some((from, to)) = occupancy.span() else {
         return;
     };
     let ticks = u64::from(area.height) * 8;
-    let scale = history.capacity.unwrap_or(history.peak).max(1) as u64;
+    let scale = scale as u64;
     let data: Vec<Option<u64>> = history
         .columns(from, to, usize::from(area.width))
         .into_iter()
@@ -404,7 +425,7 @@ fn draw_bars(occupancy: &Occupancy, history: &History, theme: Theme, area: Rect,
 /// name and numbers columns, shared by the rows so they line up.
 fn draw_channel_row(
     occupancy: &Occupancy,
-    history: &History,
+    (history, scale): (&History, usize),
     (name_width, stats_width): (usize, usize),
     suffix: &str,
     theme: Theme,
@@ -433,6 +454,7 @@ fn draw_channel_row(
         draw_bars(
             occupancy,
             history,
+            scale,
             theme,
             Rect::new(x, area.y, spark as u16, 1),
             buf,
