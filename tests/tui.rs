@@ -2977,3 +2977,45 @@ fn the_help_lists_the_plot_keys() {
         "{shown}"
     );
 }
+
+#[test]
+fn big_o_scrolls_a_full_gap_of_the_wide_flow_too() {
+    let mut app = fixture_app();
+    app.open_lesson(&TREE, None, None);
+    app.on_snapshot(tree_snapshot(), EventBatch::default());
+    let before = screen(&app, 120, 40);
+    assert!(
+        before.contains("+5 more") && !before.contains("gate"),
+        "{before}"
+    );
+    while picked(&app).as_deref() != Some("gate") {
+        press(&mut app, 'O');
+    }
+    let after = screen(&app, 120, 40);
+    assert!(
+        after.contains("gate") && after.contains("+5 more"),
+        "{after}"
+    );
+}
+
+#[test]
+fn unbounded_channels_share_one_scale() {
+    let mut app = backpressure_app("unbounded-queue");
+    for t in (0..=3_000).step_by(100) {
+        let mut snap = backpressure_at(t);
+        // `stored` unbounded too, holding at most one item.
+        snap.channels[2].capacity = None;
+        snap.channels[2].len = usize::from(t % 200 == 0);
+        app.on_snapshot(snap, EventBatch::default());
+    }
+    app.on_resize(80, 24);
+    let shown = screen(&app, 80, 24);
+    let row = shown
+        .lines()
+        .find(|l| l.contains("peak 1, cap ∞"))
+        .unwrap_or_else(|| panic!("a row for `stored`: {shown}"));
+    assert!(
+        row.contains('▁') && !row.contains('█'),
+        "1 of 360 is the lowest bar, not a full one: {row}"
+    );
+}
