@@ -1574,6 +1574,8 @@ fn random_keys_at_several_sizes_never_panic() {
         KeyCode::Char('c'),
         KeyCode::Char('C'),
         KeyCode::Char('h'),
+        KeyCode::Char('o'),
+        KeyCode::Char('O'),
         KeyCode::Enter,
         KeyCode::Tab,
         KeyCode::Up,
@@ -2326,7 +2328,10 @@ fn the_help_lists_the_new_keys_and_scrolls() {
         assert!(top.contains(key), "{key}: {top}");
     }
     assert!(top.contains("↓ more: ↑ ↓ scroll"), "{top}");
+    // The end, and a row back up (the `o / O` row pushed the play keys'
+    // first row off the last page).
     app.on_key(key(KeyCode::End));
+    app.on_key(key(KeyCode::Up));
     let end = screen(&app, 80, 24);
     for key in [
         "1–9, ↑ ↓ Enter",
@@ -2453,4 +2458,564 @@ fn a_challenge_is_solved_by_picking_on_a_real_run() {
         .expect("numbers");
     assert_eq!((numbers.len, numbers.received), (2, 0), "full, untouched");
     drop(run);
+}
+
+// ------------------------------------ issue 12: the occupancy plot
+
+static BACKPRESSURE_VARIANTS: [Variant; 2] = [
+    Variant {
+        name: "correct",
+        kind: VariantKind::Correct,
+        summary: "bounded queues: a full queue makes its sender wait",
+        explains: "no queue ever holds more than its capacity",
+        fixed_by: None,
+        expect: Expect::Clean,
+    },
+    Variant {
+        name: "unbounded-queue",
+        kind: VariantKind::Trap,
+        summary: "`lines` is unbounded: no send to it ever waits",
+        explains: "the difference piles up in `lines`, without limit",
+        fixed_by: Some("correct"),
+        expect: Expect::Broken,
+    },
+];
+
+static BACKPRESSURE: Lesson = Lesson {
+    number: 9,
+    slug: "backpressure",
+    title: "Backpressure",
+    summary: "a fast reader, a slow writer: bounded queues slow the reader down",
+    readme: "# 09 Backpressure\n\nA bounded queue pushes back.\n",
+    variants: &BACKPRESSURE_VARIANTS,
+    defaults: Knobs {
+        items: 400,
+        buffer: 100,
+        workers: 2,
+        seed: 1,
+    },
+    ranges: KnobRanges {
+        items: 2..=10_000,
+        buffer: 1..=1_000,
+        workers: 1..=4,
+    },
+    main: fixture_main,
+    hidden_by: chanlab::lessons::never_hidden,
+    challenges: &[],
+};
+
+/// The trap `t` ms in (every 100 ms a frame): `read` outruns everyone, so
+/// the unbounded `lines` grows by 12 a frame; `records` (50) is full from
+/// 1 s on; `stored` (25) holds a few.
+fn backpressure_at(t: u64) -> Snapshot {
+    backpressure_run(t, None)
+}
+
+/// The pipeline `t` ms in with `lines` of `capacity` (`None`: unbounded,
+/// the trap): a bounded one fills up to its capacity and stays there.
+fn backpressure_run(t: u64, capacity: Option<usize>) -> Snapshot {
+    let frame = t / 100;
+    let workers = vec![
+        worker(
+            0,
+            "main",
+            WorkerState::Joining {
+                worker: "store".into(),
+            },
+        ),
+        worker(1, "read", WorkerState::Running),
+        worker(2, "parse#1", send("records")),
+        worker(3, "parse#2", WorkerState::Sleeping(SleepReason::Work)),
+        worker(4, "store", WorkerState::Sleeping(SleepReason::Work)),
+    ];
+    let lines_len = ((frame * 12) as usize).min(capacity.unwrap_or(usize::MAX));
+    let mut lines = channel(
+        0,
+        "lines",
+        capacity,
+        lines_len,
+        lines_len as u64 + frame * 2,
+    );
+    lines.sender_stages = vec!["read".into()];
+    lines.receiver_stages = vec!["parse".into()];
+    let records_len = ((frame * 5) as usize).min(50);
+    let mut records = channel(
+        1,
+        "records",
+        Some(50),
+        records_len,
+        frame * 2 + records_len as u64,
+    );
+    records.sender_stages = vec!["parse".into()];
+    records.receiver_stages = vec!["store".into()];
+    if records_len == 50 {
+        records.send_waiting = 1;
+    }
+    let stored_len = (frame % 4) as usize;
+    let stored = channel(2, "stored", Some(25), stored_len, frame + stored_len as u64);
+    snapshot(t, workers, vec![lines, records, stored])
+}
+
+fn backpressure_app(variant: &str) -> App {
+    let mut app = fixture_app();
+    let action = app.open_lesson(&BACKPRESSURE, BACKPRESSURE.variant(variant), None);
+    assert_eq!(action, Action::StartRun);
+    app
+}
+
+/// Frames from 0 to `until` ms, one every 100 ms.
+fn feed_backpressure(app: &mut App, until: u64) {
+    for t in (0..=until).step_by(100) {
+        app.on_snapshot(backpressure_at(t), EventBatch::default());
+    }
+}
+
+fn occupancy(app: &App) -> &chanlab::tui::occupancy::Occupancy {
+    &app.lesson().expect("a lesson is open").live.occupancy
+}
+
+fn plot_shown(app: &App) -> bool {
+    app.lesson().expect("a lesson is open").plot_shown()
+}
+
+fn picked(app: &App) -> Option<String> {
+    app.lesson().expect("a lesson is open").plot.channel.clone()
+}
+
+#[test]
+fn renders_the_occupancy_plot() {
+    let mut app = backpressure_app("unbounded-queue");
+    feed_backpressure(&mut app, 3_000);
+    assert!(plot_shown(&app), "a run with an unbounded channel shows it");
+    let wide = screen(&app, 120, 40);
+    for part in [
+        "occupancy 0.0–3.0s · O one at a time · o hides",
+        "lines  now 360 · peak 360, cap ∞ · top: 360",
+        "records  now 50 · peak 50/50 · ┄ is the cap",
+        "stored  now 2 · peak 3/25 · ┄ is the cap",
+        "┄┄┄┄",
+    ] {
+        assert!(wide.contains(part), "{part}: {wide}");
+    }
+    insta::assert_snapshot!("occupancy_plot_120x40", wide);
+    app.on_resize(80, 24);
+    let small = screen(&app, 80, 24);
+    for part in ["peak 360, cap ∞", "peak 50/50", "peak 3/25", "events: all"] {
+        assert!(small.contains(part), "{part}: {small}");
+    }
+    // The workers and channels keep their rows: the plot took the log's.
+    for row in [
+        "read     ▶ running",
+        "lines   ▕",
+        "records ▕",
+        "stored  ▕",
+        "recv/s",
+    ] {
+        assert!(small.contains(row), "{row}: {small}");
+    }
+    insta::assert_snapshot!("occupancy_plot_80x24", small);
+}
+
+#[test]
+fn the_plot_of_one_channel_and_in_monochrome() {
+    let mut app = App::new(FIXTURE_CATALOG, Theme { color: false }).with_launch(None, true);
+    app.on_resize(120, 40);
+    app.open_lesson(&BACKPRESSURE, BACKPRESSURE.variant("unbounded-queue"), None);
+    feed_backpressure(&mut app, 3_000);
+    press(&mut app, 'O');
+    press(&mut app, 'O');
+    assert_eq!(picked(&app).as_deref(), Some("records"));
+    let buffer = draw(&app, 120, 40);
+    let shown = text(&buffer);
+    assert!(
+        shown.contains("occupancy of `records` 0.0–3.0s · O next · o hides"),
+        "{shown}"
+    );
+    assert!(!shown.contains("stored  now"), "one channel only: {shown}");
+    assert!(
+        buffer
+            .content
+            .iter()
+            .all(|c| c.fg == Color::Reset && c.bg == Color::Reset),
+        "no colours in monochrome"
+    );
+    insta::assert_snapshot!("occupancy_plot_one_channel_120x40", shown);
+}
+
+static TREE: Lesson = Lesson {
+    number: 10,
+    slug: "cancellation-tree",
+    title: "Cancellation trees",
+    summary: "one cancel at the root reaches every child",
+    readme: "# 10 Cancellation trees\n\nClose `done`, and every child hears it.\n",
+    variants: &FAN_VARIANTS,
+    defaults: Knobs {
+        items: 20,
+        buffer: 4,
+        workers: 3,
+        seed: 1,
+    },
+    ranges: KnobRanges {
+        items: 2..=100,
+        buffer: 0..=16,
+        workers: 1..=8,
+    },
+    main: fixture_main,
+    hidden_by: chanlab::lessons::never_hidden,
+    challenges: &[],
+};
+
+/// Fourteen channels, most of them rendezvous done channels, as lesson 10
+/// has: more than an 80×24 channel list shows.
+fn tree_snapshot() -> Snapshot {
+    let mut workers = vec![worker(
+        0,
+        "main",
+        WorkerState::Joining {
+            worker: "query#1".into(),
+        },
+    )];
+    for i in 1..=3 {
+        workers.push(worker(i, &format!("query#{i}"), recv(&format!("rows#{i}"))));
+    }
+    for i in 1..=3 {
+        workers.push(worker(
+            3 + i,
+            &format!("stream#{i}"),
+            send(&format!("rows#{i}")),
+        ));
+    }
+    let names = [
+        ("done", Some(0)),
+        ("done.q1", Some(0)),
+        ("done.q2", Some(0)),
+        ("done.q3", Some(0)),
+        ("done.s1", Some(0)),
+        ("done.s2", Some(0)),
+        ("done.s3", Some(0)),
+        ("rows#1", Some(0)),
+        ("rows#2", Some(0)),
+        ("rows#3", Some(0)),
+        ("results", Some(4)),
+        ("ended", Some(0)),
+        ("in_hand", Some(3)),
+        ("gate", Some(0)),
+    ];
+    let channels = names
+        .iter()
+        .enumerate()
+        .map(|(id, (name, cap))| {
+            let len = if *name == "in_hand" { 2 } else { 0 };
+            let mut ch = channel(id, name, *cap, len, 3);
+            if *name == "gate" {
+                ch.send_waiting = 1;
+            }
+            ch
+        })
+        .collect();
+    snapshot(900, workers, channels)
+}
+
+#[test]
+fn the_occupancy_history_is_bounded_and_keeps_the_peak() {
+    use chanlab::tui::occupancy::SAMPLES_KEPT;
+    let mut app = backpressure_app("unbounded-queue");
+    // Three thousand frames a millisecond apart: more moments than kept.
+    let frames = 3_000u64;
+    for t in 0..frames {
+        let mut snap = backpressure_at(0);
+        snap.elapsed = Duration::from_millis(t);
+        // `lines` peaks once, at 700 items, in the middle of the run.
+        snap.channels[0].len = if t == 1_234 { 700 } else { (t % 50) as usize };
+        app.on_snapshot(snap, EventBatch::default());
+    }
+    let occ = occupancy(&app);
+    let lines = occ.get("lines").expect("`lines` is plotted");
+    assert!(
+        lines.samples().len() <= SAMPLES_KEPT && lines.samples().len() > SAMPLES_KEPT / 4,
+        "bounded, and still fine-grained: {}",
+        lines.samples().len()
+    );
+    assert_eq!(lines.peak, 700);
+    assert_eq!(lines.peak_text(), "peak 700, cap ∞");
+    assert_eq!(
+        lines.samples().map(|s| s.len).max(),
+        Some(700),
+        "the peak survives the merging"
+    );
+    assert_eq!(lines.now, ((frames - 1) % 50) as usize);
+    assert_eq!(
+        occ.span(),
+        Some((Duration::ZERO, Duration::from_millis(frames - 1))),
+        "the whole run stays in view"
+    );
+    let records = occ.get("records").expect("`records` is plotted");
+    assert_eq!(records.peak_text(), "peak 0/50");
+    assert!(
+        occ.get("warmup").is_none() && occ.channels().len() == 3,
+        "only channels with a buffer"
+    );
+}
+
+#[test]
+fn the_history_is_kept_in_lesson_time() {
+    let mut app = backpressure_app("unbounded-queue");
+    feed_backpressure(&mut app, 1_000);
+    let before = occupancy(&app)
+        .get("lines")
+        .expect("plotted")
+        .samples()
+        .len();
+    // Paused: frames keep coming, lesson time stands still.
+    for _ in 0..50 {
+        app.on_snapshot(backpressure_at(1_000), EventBatch::default());
+    }
+    let lines = occupancy(&app).get("lines").expect("plotted");
+    assert_eq!(lines.samples().len(), before, "a pause adds no moment");
+    assert_eq!(lines.peak, 120);
+    // A snapshot from earlier than the last one is another run's.
+    app.on_snapshot(backpressure_at(200), EventBatch::default());
+    let occ = occupancy(&app);
+    assert_eq!(
+        occ.span(),
+        Some((Duration::from_millis(200), Duration::from_millis(200)))
+    );
+    assert_eq!(occ.get("lines").expect("plotted").peak, 24);
+}
+
+#[test]
+fn a_restart_or_a_rewind_clears_the_history() {
+    let mut app = backpressure_app("unbounded-queue");
+    feed_backpressure(&mut app, 2_000);
+    assert_eq!(press(&mut app, 'r'), Action::StartRun);
+    assert!(
+        occupancy(&app).channels().is_empty(),
+        "restart: a new history"
+    );
+    assert!(occupancy(&app).span().is_none());
+
+    let mut app = scheduled_app();
+    app.open_lesson(&BACKPRESSURE, BACKPRESSURE.variant("unbounded-queue"), None);
+    for t in (0..=2_000).step_by(100) {
+        app.on_snapshot(
+            at_step(backpressure_at(t), t / 10, false, false),
+            EventBatch::default(),
+        );
+    }
+    app.on_trace(&trace(200));
+    assert_eq!(press(&mut app, '('), Action::StartRun);
+    assert_eq!(app.steering().seek, Some(100));
+    assert_eq!(
+        occupancy(&app).get("lines").expect("plotted").peak,
+        240,
+        "the old picture stays while the rewind runs"
+    );
+    // The rewound run stands still at step 100, 1 s in.
+    app.on_snapshot(
+        at_step(backpressure_at(1_000), 100, true, false),
+        EventBatch::default(),
+    );
+    let occ = occupancy(&app);
+    let lines = occ.get("lines").expect("plotted");
+    assert_eq!(lines.samples().len(), 1, "a rewind starts a new history");
+    assert_eq!(lines.peak, 120, "the peak is the rewound run's");
+    assert_eq!(
+        occ.span(),
+        Some((Duration::from_secs(1), Duration::from_secs(1)))
+    );
+    assert!(screen(&app, 120, 40).contains("occupancy 1.0–1.0s"));
+}
+
+#[test]
+fn o_shows_and_hides_the_plot_and_the_choice_holds() {
+    let mut app = backpressure_app("correct");
+    for t in (0..=1_000).step_by(100) {
+        app.on_snapshot(backpressure_run(t, Some(100)), EventBatch::default());
+    }
+    assert!(!plot_shown(&app), "all bounded: hidden until asked for");
+    assert!(!screen(&app, 120, 40).contains("occupancy"));
+    assert_eq!(press(&mut app, 'o'), Action::None);
+    assert!(plot_shown(&app));
+    assert!(status_text(&app).contains("occupancy plot shown (o hides it"));
+    let shown = screen(&app, 120, 40);
+    assert!(shown.contains("lines  now 100 · peak 100/100"), "{shown}");
+    press(&mut app, 'o');
+    assert!(!plot_shown(&app));
+    assert_eq!(status_text(&app), "occupancy plot hidden (o shows it)");
+
+    // Hidden by choice: an unbounded run no longer opens it, in this
+    // lesson or the next.
+    press(&mut app, 't');
+    feed_backpressure(&mut app, 500);
+    assert!(!plot_shown(&app), "the learner's choice wins");
+    press(&mut app, 'q');
+    app.open_lesson(&BACKPRESSURE, BACKPRESSURE.variant("unbounded-queue"), None);
+    feed_backpressure(&mut app, 500);
+    assert!(!plot_shown(&app), "and holds for the next lesson opened");
+    press(&mut app, 'o');
+    press(&mut app, 'q');
+    app.open_lesson(&PIPELINE, None, None);
+    feed_mid_run(&mut app);
+    assert!(plot_shown(&app), "shown by choice, in every lesson");
+    assert!(screen(&app, 80, 24).contains("squares"));
+}
+
+#[test]
+fn the_plot_opens_by_itself_only_on_a_run_with_an_unbounded_channel() {
+    let mut app = backpressure_app("unbounded-queue");
+    feed_backpressure(&mut app, 300);
+    assert!(plot_shown(&app));
+    // The correct variant's run is all bounded: the plot goes with it.
+    press(&mut app, 't');
+    app.on_snapshot(backpressure_run(0, Some(100)), EventBatch::default());
+    assert!(!plot_shown(&app));
+}
+
+#[test]
+fn big_o_picks_each_channel_then_the_fullest() {
+    let mut app = backpressure_app("unbounded-queue");
+    assert_eq!(press(&mut app, 'O'), Action::None);
+    assert_eq!(status_text(&app), "no channels yet: the run is starting");
+    assert_eq!(picked(&app), None);
+    feed_backpressure(&mut app, 1_000);
+    let mut seen = Vec::new();
+    for _ in 0..4 {
+        press(&mut app, 'O');
+        seen.push((picked(&app), status_text(&app)));
+    }
+    assert_eq!(
+        seen,
+        [
+            (
+                Some("lines".to_owned()),
+                "plot: `lines`, channel 1 of 3 (O next)".to_owned()
+            ),
+            (
+                Some("records".to_owned()),
+                "plot: `records`, channel 2 of 3 (O next)".to_owned()
+            ),
+            (
+                Some("stored".to_owned()),
+                "plot: `stored`, channel 3 of 3 (O next)".to_owned()
+            ),
+            (
+                None,
+                "plot: the fullest channels (O: one at a time)".to_owned()
+            ),
+        ]
+    );
+    // The pick holds across a restart (the same lesson has the same channels).
+    press(&mut app, 'O');
+    press(&mut app, 'r');
+    assert_eq!(picked(&app).as_deref(), Some("lines"));
+    // With the plot hidden, O still picks, and says how to see it.
+    let mut app = pipeline_app("correct");
+    feed_mid_run(&mut app);
+    press(&mut app, 'O');
+    assert_eq!(
+        status_text(&app),
+        "plot: `numbers`, channel 1 of 3 (O next, o shows the plot)"
+    );
+}
+
+#[test]
+fn big_o_reaches_every_channel_of_a_long_list_at_80x24() {
+    let mut app = fixture_app();
+    app.open_lesson(&TREE, None, None);
+    app.on_resize(80, 24);
+    app.on_snapshot(tree_snapshot(), EventBatch::default());
+    let before = screen(&app, 80, 24);
+    assert!(
+        before.contains("… 5 more channels (O steps through them)"),
+        "{before}"
+    );
+    assert!(!before.contains("gate"), "{before}");
+    for _ in 0..14 {
+        press(&mut app, 'O');
+    }
+    assert_eq!(picked(&app).as_deref(), Some("gate"));
+    let after = screen(&app, 80, 24);
+    assert!(
+        after.contains("gate    ⇄ rendezvous sent 3 recv 3 ⇥1 ⇤0"),
+        "{after}"
+    );
+    assert!(
+        after.contains("stream ×3") && after.contains("query ×3"),
+        "the stages stay: {after}"
+    );
+    // A rendezvous picked for the plot says why there is nothing to draw.
+    press(&mut app, 'o');
+    let plotted = screen(&app, 80, 24);
+    assert!(
+        plotted.contains("`gate` is a rendezvous: holds nothing, ⇥1 ⇤0"),
+        "{plotted}"
+    );
+    // Every channel is reached once in a full cycle.
+    let mut names = Vec::new();
+    for _ in 0..15 {
+        press(&mut app, 'O');
+        if let Some(name) = picked(&app) {
+            assert!(
+                screen(&app, 80, 24).contains(&format!("{name:<7} ")),
+                "{name}"
+            );
+            names.push(name);
+        }
+    }
+    assert_eq!(names.len(), 14);
+}
+
+#[test]
+fn the_help_lists_the_plot_keys() {
+    let mut app = pipeline_app("correct");
+    app.on_resize(120, 40);
+    press(&mut app, '?');
+    app.on_key(key(KeyCode::End));
+    let shown = screen(&app, 120, 40);
+    assert!(
+        shown.contains("o / O             occupancy plot on / off; O: one channel, the next"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn big_o_scrolls_a_full_gap_of_the_wide_flow_too() {
+    let mut app = fixture_app();
+    app.open_lesson(&TREE, None, None);
+    app.on_snapshot(tree_snapshot(), EventBatch::default());
+    let before = screen(&app, 120, 40);
+    assert!(
+        before.contains("+5 more") && !before.contains("gate"),
+        "{before}"
+    );
+    while picked(&app).as_deref() != Some("gate") {
+        press(&mut app, 'O');
+    }
+    let after = screen(&app, 120, 40);
+    assert!(
+        after.contains("gate") && after.contains("+5 more"),
+        "{after}"
+    );
+}
+
+#[test]
+fn unbounded_channels_share_one_scale() {
+    let mut app = backpressure_app("unbounded-queue");
+    for t in (0..=3_000).step_by(100) {
+        let mut snap = backpressure_at(t);
+        // `stored` unbounded too, holding at most one item.
+        snap.channels[2].capacity = None;
+        snap.channels[2].len = usize::from(t % 200 == 0);
+        app.on_snapshot(snap, EventBatch::default());
+    }
+    app.on_resize(80, 24);
+    let shown = screen(&app, 80, 24);
+    let row = shown
+        .lines()
+        .find(|l| l.contains("peak 1, cap ∞"))
+        .unwrap_or_else(|| panic!("a row for `stored`: {shown}"));
+    assert!(
+        row.contains('▁') && !row.contains('█'),
+        "1 of 360 is the lowest bar, not a full one: {row}"
+    );
 }

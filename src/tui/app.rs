@@ -12,9 +12,11 @@ use ratatui::text::Text;
 use unicode_width::UnicodeWidthStr;
 
 use super::flow::FlowLinks;
+use super::flow::arrange;
 use super::layout::{self, HeadRows, LessonLayout, MIN_HEIGHT, MIN_WIDTH, TEXT_SHARES, TextPane};
 use super::log::{self, EventFilter, EventLog};
 use super::markdown;
+use super::occupancy::{Occupancy, plottable};
 use super::run_view;
 use super::steer::{Mode, Scrub, Steering};
 use super::theme::Theme;
@@ -164,6 +166,11 @@ pub struct LiveView {
     pub rate: f64,
     /// The fullest each channel has been, for unbounded channels' bars.
     pub peaks: HashMap<String, usize>,
+    /// How full each channel has been over the run, for the plot.
+    pub occupancy: Occupancy,
+    /// True once the run has shown an unbounded channel: the plot shows
+    /// itself unless the learner chose otherwise.
+    pub has_unbounded: bool,
     /// Set once the run is over.
     pub finished: Option<Finished>,
     last_received: Option<u64>,
@@ -214,7 +221,22 @@ impl LiveView {
             let peak = self.peaks.entry(channel.name.clone()).or_default();
             *peak = (*peak).max(channel.len);
         }
+        self.occupancy.sample(snapshot);
+        self.has_unbounded |= snapshot
+            .channels
+            .iter()
+            .any(|c| plottable(c) && c.capacity.is_none());
     }
+}
+
+/// What the occupancy plot shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PlotChoice {
+    /// The learner's choice with `o`; `None`: shown in runs that have an
+    /// unbounded channel (that is where occupancy is the story).
+    pub chosen: Option<bool>,
+    /// The one channel picked with `O`; `None`: the fullest few.
+    pub channel: Option<String>,
 }
 
 /// One open lesson.
@@ -246,10 +268,19 @@ pub struct LessonView {
     pub code_width: usize,
     /// The current run.
     pub live: LiveView,
+    /// What the occupancy plot shows.
+    pub plot: PlotChoice,
     links: HashMap<&'static str, FlowLinks>,
 }
 
 impl LessonView {
+    /// True when the occupancy plot is on screen: as the learner chose,
+    /// else when the run has an unbounded channel.
+    #[must_use]
+    pub fn plot_shown(&self) -> bool {
+        self.plot.chosen.unwrap_or(self.live.has_unbounded)
+    }
+
     /// What the view learned of the active variant's data flow.
     #[must_use]
     pub fn links(&self) -> Option<&FlowLinks> {
@@ -282,6 +313,8 @@ pub struct App {
     pub(super) paused: bool,
     quit: bool,
     text_pane: TextPane,
+    /// The learner's `o` choice, kept for the next lesson opened.
+    plot_chosen: Option<bool>,
     pub(super) steer: Steering,
 }
 
@@ -304,6 +337,7 @@ impl App {
             paused: false,
             quit: false,
             text_pane: TextPane::default(),
+            plot_chosen: None,
             steer: Steering::default(),
         }
     }
@@ -492,6 +526,10 @@ impl App {
             code_shift: 0,
             code_width: 0,
             live: LiveView::default(),
+            plot: PlotChoice {
+                chosen: self.plot_chosen,
+                channel: None,
+            },
             links: HashMap::new(),
         };
         self.lesson = Some(view);
@@ -768,6 +806,8 @@ impl App {
             KeyCode::Char('<' | ',') => self.resize_text(false),
             KeyCode::Char('>' | '.') => self.resize_text(true),
             KeyCode::Char('l') => self.toggle_text(),
+            KeyCode::Char('o') => self.toggle_plot(),
+            KeyCode::Char('O') => self.cycle_plot_channel(),
             KeyCode::Tab | KeyCode::BackTab => self.toggle_focus(),
             KeyCode::Up | KeyCode::Char('k') => self.scroll(Scroll::Back(1)),
             KeyCode::Down | KeyCode::Char('j') => self.scroll(Scroll::Forward(1)),
@@ -858,6 +898,69 @@ impl App {
         } else {
             self.info("lesson text shown (l hides it, < > resize)".to_owned());
         }
+        self.relayout();
+        Action::None
+    }
+
+    /// `o`: shows or hides the occupancy plot (it takes rows from the
+    /// event log). The choice holds for the lessons opened after.
+    fn toggle_plot(&mut self) -> Action {
+        let Some(view) = self.lesson.as_mut() else {
+            return Action::None;
+        };
+        let shown = !view.plot_shown();
+        view.plot.chosen = Some(shown);
+        self.plot_chosen = Some(shown);
+        let text = if shown {
+            "occupancy plot shown (o hides it, O: one channel at a time)"
+        } else {
+            "occupancy plot hidden (o shows it)"
+        };
+        self.info(text.to_owned());
+        self.relayout();
+        Action::None
+    }
+
+    /// `O`: the next channel for the plot, in the order the flow draws
+    /// them, then the fullest few again. The channel lists scroll to the
+    /// one picked, so a channel cut off at a small size can be reached.
+    fn cycle_plot_channel(&mut self) -> Action {
+        let Some(view) = self.lesson.as_mut() else {
+            return Action::None;
+        };
+        let Some(snapshot) = view.live.snapshot.as_ref() else {
+            return self.warn("no channels yet: the run is starting".to_owned());
+        };
+        let no_links = FlowLinks::default();
+        let flow = arrange(snapshot, view.links().unwrap_or(&no_links));
+        let names: Vec<String> = flow.channels().map(|c| c.name.clone()).collect();
+        if names.is_empty() {
+            return self.warn("this run has no channels (yet)".to_owned());
+        }
+        let next = match view.plot.channel.as_deref() {
+            None => Some(0),
+            Some(current) => match names.iter().position(|n| n == current) {
+                Some(i) if i + 1 < names.len() => Some(i + 1),
+                Some(_) => None,
+                None => Some(0),
+            },
+        };
+        view.plot.channel = next.map(|i| names[i].clone());
+        let show = if view.plot_shown() {
+            ""
+        } else {
+            ", o shows the plot"
+        };
+        let text = match next {
+            Some(i) => format!(
+                "plot: `{}`, channel {} of {} (O next{show})",
+                names[i],
+                i + 1,
+                names.len()
+            ),
+            None => format!("plot: the fullest channels (O: one at a time{show})"),
+        };
+        self.info(text);
         self.relayout();
         Action::None
     }

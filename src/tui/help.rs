@@ -60,6 +60,7 @@ const SECTIONS: [(&str, &[(&str, &str)]); 4] = [
             ("f / F", "event log: all, items, waits, verdicts"),
             ("< / >", "lesson text narrower / wider"),
             ("l", "hide / show the lesson text"),
+            ("o / O", "occupancy plot on / off; O: one channel, the next"),
             ("tab", "focus the lesson text (or play panel) or the run"),
             ("↑ ↓ j k PgUp PgDn", "scroll the focused pane (Home / End)"),
             ("← →", "move the lesson's code sideways"),
@@ -131,6 +132,7 @@ pub fn lines(
     lines.push(Line::raw(
         " scrub bar: ━━● steps so far, ─ known steps ahead, ✗ the verdict",
     ));
+
     lines
 }
 

@@ -13,6 +13,8 @@ pub mod help;
 pub mod layout;
 pub mod log;
 pub mod markdown;
+pub mod occupancy;
+pub mod plot;
 pub mod run_view;
 pub mod sched_view;
 pub mod steer;

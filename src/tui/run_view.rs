@@ -15,6 +15,7 @@ use unicode_width::UnicodeWidthStr;
 use super::app::{Finished, LessonView};
 use super::flow::{Flow, FlowLinks, Stage, arrange};
 use super::log::{EventFilter, LineKind, LogLine, wrap};
+use super::plot;
 use super::theme::{self, STATE_ORDER, Theme};
 use crate::lab::{ChannelKind, ChannelSnapshot, StuckWorker, Verdict, WorkerSnapshot, WorkerState};
 use crate::lessons::VariantKind;
@@ -59,6 +60,7 @@ struct Parts {
     flow: Rect,
     main: Rect,
     spark: Rect,
+    plot: Rect,
     events: Rect,
 }
 
@@ -83,6 +85,17 @@ fn parts(view: &LessonView, theme: Theme, flow: &Flow<'_>, inner: Rect) -> Parts
     // A report always gets a row or two, even from a pane too small for it.
     let report_rows = report_need.min(room.saturating_sub(flow_keep).max(report_need.min(2)));
     let flow_rows = flow_height(flow, inner.width, room.saturating_sub(report_rows));
+    // The plot takes its rows from the event log, never from the flow: a
+    // row of the log's minimum, and up to three fifths of what is left.
+    let plot_rows = if view.plot_shown() {
+        let shared = inner
+            .height
+            .saturating_sub(report_rows + flow_rows + main_rows + spark_rows);
+        let events_keep = (EVENTS_MIN - 1).max(shared * 2 / 5);
+        plot::rows_wanted(view, shared.saturating_sub(events_keep))
+    } else {
+        0
+    };
 
     let mut y = inner.y;
     let mut take = |rows: u16| {
@@ -95,6 +108,7 @@ fn parts(view: &LessonView, theme: Theme, flow: &Flow<'_>, inner: Rect) -> Parts
     let flow_area = take(flow_rows);
     let main = take(main_rows);
     let spark = take(spark_rows);
+    let plot = take(plot_rows);
     let events = take(inner.height);
     Parts {
         report,
@@ -102,6 +116,7 @@ fn parts(view: &LessonView, theme: Theme, flow: &Flow<'_>, inner: Rect) -> Parts
         flow: flow_area,
         main,
         spark,
+        plot,
         events,
     }
 }
@@ -176,6 +191,7 @@ impl Widget for &RunPanel<'_> {
             buf.set_line(parts.main.x, parts.main.y, &main_line, parts.main.width);
         }
         draw_throughput(self.view, theme, parts.spark, buf);
+        plot::draw(self.view, theme, parts.plot, buf);
         draw_events(self.view, theme, parts.events, buf);
     }
 }
@@ -587,20 +603,26 @@ fn draw_gap(
         return;
     }
     let width = usize::from(area.width.saturating_sub(2));
+    // The cells that fit (a "+N more" under them when there is a row for
+    // it), scrolled to the channel picked with `O`.
+    let fit = usize::from((area.height + 1) / (CHANNEL_ROWS + 1));
+    let picked = picked_index(view, channels);
+    let start = picked.map_or(0, |p| (p + 1).saturating_sub(fit.max(1)));
     let mut y = area.y;
-    for (i, channel) in channels.iter().enumerate() {
-        if y + CHANNEL_ROWS > area.bottom() {
-            let left = channels.len() - i;
-            if y < area.bottom() {
-                buf.set_string(area.x + 1, y, format!("+{left} more"), theme.dim());
-            }
-            break;
-        }
+    for channel in channels.iter().skip(start).take(fit) {
         let peak = view.live.peaks.get(&channel.name).copied().unwrap_or(0);
-        for (row, line) in channel_cell(channel, peak, width, theme).iter().enumerate() {
+        let mut cell = channel_cell(channel, peak, width, theme);
+        if picked.is_some_and(|p| std::ptr::eq(channels[p], *channel)) {
+            cell[0] = Line::styled(cell[0].spans[0].content.to_string(), theme.selected());
+        }
+        for (row, line) in cell.iter().enumerate() {
             buf.set_line(area.x + 1, y + row as u16, line, width as u16);
         }
         y += CHANNEL_ROWS + 1;
+    }
+    let left = channels.len() - fit.min(channels.len());
+    if left > 0 && y < area.bottom() {
+        buf.set_string(area.x + 1, y, format!("+{left} more"), theme.dim());
     }
 }
 
@@ -752,20 +774,72 @@ fn draw_compact(flow: &Flow<'_>, view: &LessonView, theme: Theme, area: Rect, bu
                 .all(|ch| channel_row(ch, peak(ch), name_width, form, theme).width() <= width)
         })
         .unwrap_or(forms[forms.len() - 1]);
-    for (i, channel) in channels.iter().enumerate().take(rows) {
-        let y = y0 + i as u16;
-        if i + 1 == rows && channels.len() > rows {
-            let text = if i == 0 {
-                format!("… {} channels (l hides the text for room)", channels.len())
-            } else {
-                format!("… {} more channels", channels.len() - i)
-            };
-            buf.set_stringn(area.x, y, truncate(&text, width), width, theme.dim());
-            break;
+    let picked = picked_index(view, &channels);
+    let mark = |line: Line<'static>, channel: &ChannelSnapshot| {
+        if picked.is_some_and(|p| std::ptr::eq(channels[p], channel)) {
+            picked_line(line, theme)
+        } else {
+            line
         }
-        let line = fitted_channel_row(channel, peak(channel), name_width, form, width, theme);
-        buf.set_line(area.x, y, &line, area.width);
+    };
+    if channels.len() <= rows {
+        for (i, channel) in channels.iter().enumerate() {
+            let line = fitted_channel_row(channel, peak(channel), name_width, form, width, theme);
+            buf.set_line(area.x, y0 + i as u16, &mark(line, channel), area.width);
+        }
+        return;
     }
+    // Not all fit: the last row says how many are left out, and the rows
+    // above scroll to the channel picked with `O`, so each can be reached.
+    let visible = rows - 1;
+    if visible == 0 {
+        if let Some(p) = picked {
+            let channel = channels[p];
+            let line = fitted_channel_row(channel, peak(channel), name_width, form, width, theme);
+            buf.set_line(area.x, y0, &mark(line, channel), area.width);
+        } else {
+            let text = format!(
+                "… {} channels (O steps through them, l hides the text)",
+                channels.len()
+            );
+            buf.set_stringn(area.x, y0, truncate(&text, width), width, theme.dim());
+        }
+        return;
+    }
+    let start = picked.map_or(0, |p| (p + 1).saturating_sub(visible));
+    for (i, channel) in channels.iter().skip(start).take(visible).enumerate() {
+        let line = fitted_channel_row(channel, peak(channel), name_width, form, width, theme);
+        buf.set_line(area.x, y0 + i as u16, &mark(line, channel), area.width);
+    }
+    let text = format!(
+        "… {} more channels (O steps through them)",
+        channels.len() - visible
+    );
+    buf.set_stringn(
+        area.x,
+        y0 + visible as u16,
+        truncate(&text, width),
+        width,
+        theme.dim(),
+    );
+}
+
+/// Where the channel picked with `O` is among `channels`, if there.
+fn picked_index(view: &LessonView, channels: &[&ChannelSnapshot]) -> Option<usize> {
+    let name = view.plot.channel.as_deref()?;
+    channels.iter().position(|c| c.name == name)
+}
+
+/// The picked channel's row: its name marked (reverse video reads
+/// without colours too).
+fn picked_line(mut line: Line<'static>, theme: Theme) -> Line<'static> {
+    if let Some(name) = line.spans.first_mut() {
+        let text = name.content.trim_end().to_owned();
+        let pad = name.content.width() - text.width();
+        *name = Span::styled(text, theme.selected());
+        line.spans.insert(1, Span::raw(" ".repeat(pad)));
+    }
+    line
 }
 
 /// A stage in one row: `square ×2  ◔1 ⇥2`. A stage of one worker says its
