@@ -349,7 +349,7 @@ fn an_unknown_lesson_or_variant_is_refused() {
         &resealed("lesson 1 pipeline", "lesson 99 pipeline"),
         Problem::UnknownLesson,
         Some(4),
-        &["no lesson 99 in this chanlab (it has lessons 1 to 6)"],
+        &["no lesson 99 in this chanlab (it has lessons 1 to 10)"],
     );
     refused(
         &resealed("lesson 1 pipeline", "lesson 1 fan-out-fan-in"),
@@ -567,8 +567,8 @@ fn a_bad_file_exits_2_with_its_reason() {
         ),
         (
             "lesson",
-            resealed("lesson 1 pipeline", "lesson 7 pipeline").into_bytes(),
-            "line 4: no lesson 7 in this chanlab",
+            resealed("lesson 1 pipeline", "lesson 11 pipeline").into_bytes(),
+            "line 4: no lesson 11 in this chanlab",
         ),
         (
             "variant",

@@ -299,6 +299,16 @@ fn small_knobs(lesson: &Lesson) -> Knobs {
         // Buffers of 2 for 6 messages: the held subscriber's buffer fills,
         // so the drop policies drop.
         "broadcast" => (6, 2, 3),
+        // Six queries of two replicas each against the deadline; buffer 1
+        // is the fix's slot per late sender.
+        "select-timeouts" => (6, 1, 2),
+        // 8 items under 2 permits: every acquire past the second waits.
+        "bounded-parallelism" => (8, 2, 2),
+        // 12 lines through queues of 4/2/1 (the least --buffer): every
+        // queue fills, so `read` is held back and `shed` sheds.
+        "backpressure" => (12, 4, 1),
+        // Two queries with their streams, cancelled with work in hand.
+        "cancellation-tree" => (6, 2, 2),
         other => panic!("no small knobs for lesson {other}"),
     };
     Knobs {
@@ -562,8 +572,10 @@ fn every_lesson_has_a_challenge_that_can_be_solved_and_not_by_any_schedule() {
             // replayed as a prefix get there again.
             let solution =
                 solve(challenge, lesson).unwrap_or_else(|| panic!("{what}: no play reached it"));
+            // A hand's worth: lesson 09's batching challenge takes ~55
+            // picks (24 lines through three stages), the others under 40.
             assert!(
-                (1..=40).contains(&solution.picks),
+                (1..=60).contains(&solution.picks),
                 "{what}: {} picks",
                 solution.picks
             );
