@@ -296,19 +296,18 @@ fn small_knobs(lesson: &Lesson) -> Knobs {
         // 8 jobs, 2 workers, 2 slots, so cancel comes with jobs in hand
         // and queued, and the errgroup's failing job is job 2.
         "rate-limiter" | "drain" => (8, 2, 2),
-        // Buffers of 2 for 6 messages: the held subscriber's buffer fills,
-        // so the drop policies drop.
-        "broadcast" => (6, 2, 3),
-        // Six queries of two replicas each against the deadline; buffer 1
+        // Lesson 05: buffers of 2 for 6 messages: the held subscriber's
+        // buffer fills, so the drop policies drop. Lesson 10: three
+        // queries with their streams, cancelled with work in hand.
+        "broadcast" | "cancellation-tree" => (6, 2, 3),
+        // Six queries of three replicas each against the deadline; buffer 1
         // is the fix's slot per late sender.
-        "select-timeouts" => (6, 1, 2),
-        // 8 items under 2 permits: every acquire past the second waits.
-        "bounded-parallelism" => (8, 2, 2),
+        "select-timeouts" => (6, 1, 3),
+        // 8 items under 3 permits: every acquire past the third waits.
+        "bounded-parallelism" => (8, 3, 3),
         // 12 lines through queues of 4/2/1 (the least --buffer): every
         // queue fills, so `read` is held back and `shed` sheds.
         "backpressure" => (12, 4, 1),
-        // Two queries with their streams, cancelled with work in hand.
-        "cancellation-tree" => (6, 2, 2),
         other => panic!("no small knobs for lesson {other}"),
     };
     Knobs {
