@@ -373,6 +373,10 @@ struct State {
     words: Vec<String>,
     /// Wants made so far (see `Worker::since`).
     arrivals: u64,
+    /// Turns handed out and not yet told: notified once the lock is let
+    /// go (see `Scheduler::tell`), so the woken worker does not wake only
+    /// to wait for the lock its waker still holds.
+    wakes: Vec<Arc<Condvar>>,
 }
 
 /// The limits and pacing a scheduler runs under.
@@ -675,6 +679,7 @@ impl Scheduler {
                 paced: limits.realtime && schedule.pause_at.is_none_or(|k| k == 0),
                 words: Vec::new(),
                 arrivals: 0,
+                wakes: Vec::new(),
             }),
             still: Condvar::new(),
             watch: Mutex::new(None),
@@ -689,6 +694,29 @@ impl Scheduler {
 
     fn lock(&self) -> MutexGuard<'_, State> {
         lock(&self.state)
+    }
+
+    /// Lets go of the lock, tells the workers handed a turn, and locks
+    /// again.
+    fn tell<'a>(&'a self, mut st: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
+        if st.wakes.is_empty() {
+            return st;
+        }
+        let wakes = std::mem::take(&mut st.wakes);
+        drop(st);
+        for cv in wakes {
+            cv.notify_one();
+        }
+        self.lock()
+    }
+
+    /// Like [`Self::tell`], at the end of a call that keeps no lock.
+    fn tell_and_go(&self, mut st: MutexGuard<'_, State>) {
+        let wakes = std::mem::take(&mut st.wakes);
+        drop(st);
+        for cv in wakes {
+            cv.notify_one();
+        }
     }
 
     /// Virtual lesson time (no lock: every event is stamped with it).
@@ -789,6 +817,7 @@ impl Scheduler {
         });
         st.version += 1;
         self.pick(&mut st);
+        self.tell_and_go(st);
     }
 
     /// A worker's thread starts: wait for its first turn.
@@ -846,6 +875,7 @@ impl Scheduler {
         if st.workers.iter().all(|w| !w.live) {
             let _ = self.signal_tx.try_send(());
         }
+        self.tell_and_go(st);
     }
 
     fn wait_turn<'a>(&'a self, mut st: MutexGuard<'a, State>, me: usize) -> Grant {
@@ -866,6 +896,7 @@ impl Scheduler {
                     }
                     self.pick(&mut st);
                 }
+                None if !st.wakes.is_empty() => st = self.tell(st),
                 None => {
                     let cv = Arc::clone(&st.workers[me].cv);
                     st = cv.wait(st).unwrap_or_else(PoisonError::into_inner);
@@ -1022,7 +1053,8 @@ impl Scheduler {
                     .expect("the earliest wake is some live worker's");
                 st.running = Some(keeper);
                 st.workers[keeper].turn = Some(Turn::Advance(t));
-                st.workers[keeper].cv.notify_one();
+                let cv = Arc::clone(&st.workers[keeper].cv);
+                st.wakes.push(cv);
                 return;
             }
             self.advance_to(st, t);
@@ -1101,7 +1133,8 @@ impl Scheduler {
         let arm = (choice.arm != TIMEOUT_ARM).then_some(choice.arm as usize);
         st.running = Some(w);
         st.workers[w].turn = Some(Turn::Run(Grant::Run(arm)));
-        st.workers[w].cv.notify_one();
+        let cv = Arc::clone(&st.workers[w].cv);
+        st.wakes.push(cv);
     }
 
     fn choose(st: &mut State, candidates: &[Choice]) -> Pick {
@@ -1175,6 +1208,7 @@ impl Scheduler {
         if !paused {
             self.pick(&mut st);
         }
+        self.tell_and_go(st);
     }
 
     /// One more pick while paused.
@@ -1187,6 +1221,7 @@ impl Scheduler {
             }
             self.pick(&mut st);
         }
+        self.tell_and_go(st);
     }
 
     fn wake_running(&self) {
@@ -1211,6 +1246,7 @@ impl Scheduler {
             return Err(format!("{name} cannot run that step now"));
         }
         self.grant(&mut st, choice);
+        self.tell_and_go(st);
         Ok(())
     }
 
