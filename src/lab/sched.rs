@@ -711,7 +711,7 @@ impl Scheduler {
     }
 
     /// Like [`Self::tell`], at the end of a call that keeps no lock.
-    fn tell_and_go(&self, mut st: MutexGuard<'_, State>) {
+    fn tell_and_go(mut st: MutexGuard<'_, State>) {
         let wakes = std::mem::take(&mut st.wakes);
         drop(st);
         for cv in wakes {
@@ -817,7 +817,7 @@ impl Scheduler {
         });
         st.version += 1;
         self.pick(&mut st);
-        self.tell_and_go(st);
+        Self::tell_and_go(st);
     }
 
     /// A worker's thread starts: wait for its first turn.
@@ -875,7 +875,7 @@ impl Scheduler {
         if st.workers.iter().all(|w| !w.live) {
             let _ = self.signal_tx.try_send(());
         }
-        self.tell_and_go(st);
+        Self::tell_and_go(st);
     }
 
     fn wait_turn<'a>(&'a self, mut st: MutexGuard<'a, State>, me: usize) -> Grant {
@@ -1208,7 +1208,7 @@ impl Scheduler {
         if !paused {
             self.pick(&mut st);
         }
-        self.tell_and_go(st);
+        Self::tell_and_go(st);
     }
 
     /// One more pick while paused.
@@ -1221,7 +1221,7 @@ impl Scheduler {
             }
             self.pick(&mut st);
         }
-        self.tell_and_go(st);
+        Self::tell_and_go(st);
     }
 
     fn wake_running(&self) {
@@ -1246,7 +1246,7 @@ impl Scheduler {
             return Err(format!("{name} cannot run that step now"));
         }
         self.grant(&mut st, choice);
-        self.tell_and_go(st);
+        Self::tell_and_go(st);
         Ok(())
     }
 
