@@ -39,21 +39,6 @@ fn flow(variant: &'static str, knobs: Knobs) -> Flow {
     flow_with(variant, knobs, fast())
 }
 
-fn scheduled(schedule: Schedule) -> Config {
-    Config {
-        schedule: Some(schedule),
-        ..Config::default()
-    }
-}
-
-/// Random schedules 0..50 and a few PCT ones: the scheduled runs each
-/// check goes through.
-fn schedules() -> impl Iterator<Item = Schedule> {
-    (0..50)
-        .map(Schedule::random)
-        .chain((0..8).map(Schedule::pct))
-}
-
 fn all_done(report: &Report<Outcome>) {
     assert!(report.verdict.is_none(), "{:?}", report.verdict);
     assert!(report.unstoppable.is_empty());
@@ -155,8 +140,8 @@ fn correct_slows_read_to_the_pace_of_store() {
     correct_holds(&f, &k);
     assert_eq!(f.peaks[0], 100);
     assert!(f.read_done > 2 * f.read_work, "{f:?}");
-    for schedule in schedules() {
-        let f = flow_with("correct", k, scheduled(schedule.clone()));
+    for schedule in common::random_50_and_pct_8() {
+        let f = flow_with("correct", k, common::scheduled_only(schedule.clone()));
         correct_holds(&f, &k);
         // In lesson time `read` is held to `store`'s pace exactly: it
         // cannot be done before its last line finds room.
@@ -186,8 +171,8 @@ fn unbounded_queue_holds_every_line_and_grows_with_the_input() {
         assert_eq!(f.found_full, 0, "nothing ever pushed back on read");
     }
     let k = LESSON.defaults;
-    for schedule in schedules() {
-        let f = flow_with("unbounded-queue", k, scheduled(schedule));
+    for schedule in common::random_50_and_pct_8() {
+        let f = flow_with("unbounded-queue", k, common::scheduled_only(schedule));
         accounted("unbounded-queue", &k, &f);
         assert_eq!(f.peaks[0], 400);
         // Never slowed: in lesson time `read` is done exactly when its own
@@ -225,10 +210,14 @@ fn buffer_hides_overload_moves_the_cliff_and_adds_waiting() {
     let f = flow("buffer-hides-overload", k150);
     assert_eq!((f.peaks[0], f.found_full), (150, 0));
 
-    for schedule in schedules() {
-        let big = flow_with("buffer-hides-overload", k, scheduled(schedule.clone()));
+    for schedule in common::random_50_and_pct_8() {
+        let big = flow_with(
+            "buffer-hides-overload",
+            k,
+            common::scheduled_only(schedule.clone()),
+        );
         accounted("buffer-hides-overload", &k, &big);
-        let small = flow_with("correct", k, scheduled(schedule.clone()));
+        let small = flow_with("correct", k, common::scheduled_only(schedule.clone()));
         // The same overload, longer queues: every line waits longer.
         assert!(
             big.max_wait() > small.max_wait() + Duration::from_secs(3),
@@ -260,8 +249,8 @@ fn shed_drops_at_the_door_and_counts_it() {
     accounted("shed", &k, &f);
     assert_eq!(f.peaks[0], 100);
     assert!(f.dropped >= 1, "the warm-up ends at the first drop");
-    for schedule in schedules() {
-        let f = flow_with("shed", k, scheduled(schedule));
+    for schedule in common::random_50_and_pct_8() {
+        let f = flow_with("shed", k, common::scheduled_only(schedule));
         accounted("shed", &k, &f);
         assert!(f.dropped > 100, "{f:?}");
         // `read` never waits: done exactly when its own work is.
@@ -276,12 +265,12 @@ fn batch_writes_many_lines_per_round_trip() {
     accounted("batch", &k, &f);
     assert_eq!(f.dropped, 0);
     assert!(f.largest_write <= BATCH_MAX);
-    for schedule in schedules() {
-        let batched = flow_with("batch", k, scheduled(schedule.clone()));
+    for schedule in common::random_50_and_pct_8() {
+        let batched = flow_with("batch", k, common::scheduled_only(schedule.clone()));
         accounted("batch", &k, &batched);
         assert_eq!(batched.largest_write, BATCH_MAX, "{schedule:?}");
         assert!(batched.writes < k.items / 4, "{schedule:?}: {batched:?}");
-        let plain = flow_with("correct", k, scheduled(schedule.clone()));
+        let plain = flow_with("correct", k, common::scheduled_only(schedule.clone()));
         assert_eq!(plain.writes, k.items, "one line per write");
         assert!(batched.span * 2 < plain.span, "{schedule:?}");
         assert!(batched.max_wait() < plain.max_wait(), "{schedule:?}");
@@ -301,17 +290,17 @@ fn every_variant_meets_its_expectation_under_schedules() {
         workers: 2,
         seed: 4,
     };
-    for schedule in schedules() {
+    for schedule in common::random_50_and_pct_8() {
         for name in VARIANTS {
             let v = LESSON.variant(name).expect("variant exists");
-            let report = LESSON.run(v, k, scheduled(schedule.clone()));
+            let report = LESSON.run(v, k, common::scheduled_only(schedule.clone()));
             assert!(
                 meets_expectation(v, &report),
                 "{name} {schedule:?}: {:?} {:?}",
                 report.verdict,
                 report.outcome
             );
-            let f = flow_with(name, k, scheduled(schedule.clone()));
+            let f = flow_with(name, k, common::scheduled_only(schedule.clone()));
             accounted(name, &k, &f);
             assert_eq!(f.peaks[0], lines_peak(&f, &k), "{name} {schedule:?}");
         }
@@ -432,7 +421,11 @@ fn the_challenge_is_reachable_and_not_a_given() {
     // Random schedules: some get there, some do not.
     let mut hits = 0;
     for seed in 0..50 {
-        let report = LESSON.run(variant, challenge.knobs, scheduled(Schedule::random(seed)));
+        let report = LESSON.run(
+            variant,
+            challenge.knobs,
+            common::scheduled_only(Schedule::random(seed)),
+        );
         assert!(meets_expectation(variant, &report));
         hits += u32::from((challenge.reached)(&report.snapshot, &[]));
     }

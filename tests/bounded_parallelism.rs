@@ -27,18 +27,6 @@ fn free() -> Config {
     }
 }
 
-fn scheduled(schedule: Schedule) -> Config {
-    Config {
-        schedule: Some(schedule),
-        ..Config::default()
-    }
-}
-
-/// Seeds 0..50, random and PCT.
-fn schedules() -> impl Iterator<Item = Schedule> {
-    (0..50).flat_map(|seed| [Schedule::random(seed), Schedule::pct(seed)])
-}
-
 fn run(variant: &str, knobs: Knobs, config: Config) -> Report<Outcome> {
     let v = LESSON.variant(variant).expect("variant exists");
     LESSON.run(v, knobs, config)
@@ -101,8 +89,12 @@ fn the_batch_is_every_fourth_corrupt_and_one_poster_in_the_middle() {
 #[test]
 fn correct_on_the_scheduler_is_exact() {
     let k = knobs();
-    for schedule in schedules().take(20) {
-        let report = batch_on(scheduled(schedule), k, bounded_parallelism::correct);
+    for schedule in common::random_and_pct(0..50).take(20) {
+        let report = batch_on(
+            common::scheduled_only(schedule),
+            k,
+            bounded_parallelism::correct,
+        );
         all_done(&report);
         let b = report.outcome.expect("main returned");
         assert_eq!(b.peak, k.workers, "at most N, and N when there is work");
@@ -130,9 +122,9 @@ fn correct_on_the_scheduler_is_exact() {
 /// `variant` shows what it promises on every schedule of [`schedules`].
 fn holds_on_every_schedule(variant: &str) {
     let v = LESSON.variant(variant).expect("variant exists");
-    for schedule in schedules() {
+    for schedule in common::random_and_pct(0..50) {
         let what = schedule.describe();
-        let report = LESSON.run(v, LESSON.defaults, scheduled(schedule));
+        let report = LESSON.run(v, LESSON.defaults, common::scheduled_only(schedule));
         assert!(
             meets_expectation(v, &report),
             "{variant} {what}: {report:?}"
@@ -193,8 +185,16 @@ fn every_variant_meets_its_expectation_free_running() {
 #[test]
 fn the_same_schedule_gives_the_same_run() {
     for v in LESSON.variants {
-        let a = LESSON.run(v, LESSON.defaults, scheduled(Schedule::pct(11)));
-        let b = LESSON.run(v, LESSON.defaults, scheduled(Schedule::pct(11)));
+        let a = LESSON.run(
+            v,
+            LESSON.defaults,
+            common::scheduled_only(Schedule::pct(11)),
+        );
+        let b = LESSON.run(
+            v,
+            LESSON.defaults,
+            common::scheduled_only(Schedule::pct(11)),
+        );
         assert_eq!(a.trace, b.trace, "{}", v.name);
         assert_eq!(a.outcome, b.outcome, "{}", v.name);
     }
@@ -204,7 +204,7 @@ fn the_same_schedule_gives_the_same_run() {
 fn spawn_per_item_has_every_image_at_work_at_once() {
     let k = knobs();
     let report = batch_on(
-        scheduled(Schedule::random(3)),
+        common::scheduled_only(Schedule::random(3)),
         k,
         bounded_parallelism::spawn_per_item,
     );
@@ -231,7 +231,7 @@ fn spawn_per_item_has_every_image_at_work_at_once() {
 #[test]
 fn leaked_permit_deadlocks_main_on_a_full_permits() {
     let k = knobs();
-    for config in [scheduled(Schedule::random(8)), free()] {
+    for config in [common::scheduled_only(Schedule::random(8)), free()] {
         let report = run("leaked-permit", k, config);
         let stuck = common::deadlock_of(&report);
         let main = common::named(stuck, "main");
@@ -254,7 +254,7 @@ fn leaked_permit_deadlocks_main_on_a_full_permits() {
     }
     // The exact picture on the scheduler.
     let report = batch_on(
-        scheduled(Schedule::pct(2)),
+        common::scheduled_only(Schedule::pct(2)),
         k,
         bounded_parallelism::leaked_permit,
     );
@@ -269,7 +269,7 @@ fn leaked_permit_deadlocks_main_on_a_full_permits() {
 #[test]
 fn doomed_acquire_takes_every_permit_and_waits_for_one_more() {
     let k = knobs();
-    for config in [scheduled(Schedule::random(6)), free()] {
+    for config in [common::scheduled_only(Schedule::random(6)), free()] {
         let report = run("doomed-acquire", k, config);
         let stuck = common::deadlock_of(&report);
         let main = common::named(stuck, "main");
@@ -295,7 +295,7 @@ fn doomed_acquire_takes_every_permit_and_waits_for_one_more() {
 
 #[test]
 fn the_semaphore_refuses_at_once_waits_and_gives_back() {
-    let report = Lab::run(scheduled(Schedule::random(1)), |lab| {
+    let report = Lab::run(common::scheduled_only(Schedule::random(1)), |lab| {
         let sem = Semaphore::new(lab, 3);
         let (cancel, done) = lab.bounded::<()>("done", 0);
         let before = lab.now();
@@ -323,7 +323,7 @@ fn the_semaphore_refuses_at_once_waits_and_gives_back() {
     // A multi-permit acquire that waits, then is canceled, gives back what
     // it had taken. On the scheduler, main's second of work ends only once
     // the waiter can go no further: it holds 2 and waits for a third.
-    let report = Lab::run(scheduled(Schedule::random(2)), |lab| {
+    let report = Lab::run(common::scheduled_only(Schedule::random(2)), |lab| {
         let sem = std::sync::Arc::new(Semaphore::new(lab, 2));
         let (cancel, done) = lab.bounded::<()>("done", 0);
         let waiter = {
@@ -352,7 +352,7 @@ fn the_semaphore_refuses_at_once_waits_and_gives_back() {
 #[test]
 fn acquire_returns_early_loses_the_error_and_leaves_workers_running() {
     let k = knobs();
-    for config in [scheduled(Schedule::random(5)), free()] {
+    for config in [common::scheduled_only(Schedule::random(5)), free()] {
         let report = run("acquire-returns-early", k, config);
         let leaked = common::leak_of(&report);
         assert!(
@@ -376,7 +376,7 @@ fn acquire_returns_early_loses_the_error_and_leaves_workers_running() {
         );
     }
     let report = batch_on(
-        scheduled(Schedule::pct(5)),
+        common::scheduled_only(Schedule::pct(5)),
         k,
         bounded_parallelism::acquire_returns_early,
     );
@@ -391,9 +391,9 @@ fn acquire_returns_early_loses_the_error_and_leaves_workers_running() {
 #[test]
 fn wait_then_return_reports_the_real_error_after_everyone() {
     let k = knobs();
-    for schedule in schedules().take(20) {
+    for schedule in common::random_and_pct(0..50).take(20) {
         let report = batch_on(
-            scheduled(schedule),
+            common::scheduled_only(schedule),
             k,
             bounded_parallelism::wait_then_return,
         );
@@ -494,7 +494,7 @@ fn hidden_by_says_exactly_when_a_trap_cannot_show() {
                 buffer: 2,
                 seed: 5,
             };
-            let (h, s) = check_hidden_by(k, &scheduled(Schedule::random(items)));
+            let (h, s) = check_hidden_by(k, &common::scheduled_only(Schedule::random(items)));
             hidden += h;
             shown += s;
         }
@@ -552,8 +552,8 @@ fn the_fixes_hold_with_other_knobs() {
         for name in ["correct", "wait-then-return"] {
             let v = LESSON.variant(name).expect("variant exists");
             for config in [
-                scheduled(Schedule::random(items)),
-                scheduled(Schedule::pct(items)),
+                common::scheduled_only(Schedule::random(items)),
+                common::scheduled_only(Schedule::pct(items)),
             ] {
                 let report = LESSON.run(v, k, config);
                 assert!(meets_expectation(v, &report), "{name} {k:?}: {report:?}");
@@ -641,7 +641,7 @@ fn the_challenge_can_be_played_and_is_not_won_by_every_schedule() {
     for seed in 0..30 {
         let config = Config {
             log_items: true,
-            ..scheduled(Schedule::random(seed))
+            ..common::scheduled_only(Schedule::random(seed))
         };
         let run = LESSON.start(variant, k, config);
         let lab = run.lab().clone();

@@ -25,20 +25,6 @@ fn run(variant: &str) -> Report<Outcome> {
     common::run(&LESSON, variant)
 }
 
-fn scheduled(schedule: Schedule) -> Config {
-    Config {
-        schedule: Some(schedule),
-        ..Config::default()
-    }
-}
-
-/// Random schedules 0..50 and a few PCT ones.
-fn schedules() -> impl Iterator<Item = Schedule> {
-    (0..50)
-        .map(Schedule::random)
-        .chain((0..8).map(Schedule::pct))
-}
-
 /// The variant's own record of the run.
 fn shutdown_with(variant: &'static str, knobs: Knobs, config: Config) -> Report<Shutdown> {
     Lab::run(config, move |lab| {
@@ -151,8 +137,8 @@ fn correct_cancels_the_whole_tree_and_drains_well_before_the_deadline() {
     all_done(&report);
     let s = report.outcome.expect("main returned");
     correct_holds(&k, &s);
-    for schedule in schedules() {
-        let report = shutdown_with("correct", k, scheduled(schedule.clone()));
+    for schedule in common::random_50_and_pct_8() {
+        let report = shutdown_with("correct", k, common::scheduled_only(schedule.clone()));
         all_done(&report);
         let s = report.outcome.expect("main returned");
         correct_holds(&k, &s);
@@ -202,9 +188,9 @@ fn lost_cancel_leaves_a_child_that_never_hears_the_parent() {
     let report = run("lost-cancel");
     lost_cancel_leaks(&LESSON.defaults, &report);
     println!("{}", report.verdict.as_ref().unwrap());
-    for schedule in schedules() {
+    for schedule in common::random_50_and_pct_8() {
         let v = LESSON.variant("lost-cancel").expect("variant exists");
-        let report = LESSON.run(v, LESSON.defaults, scheduled(schedule));
+        let report = LESSON.run(v, LESSON.defaults, common::scheduled_only(schedule));
         lost_cancel_leaks(&LESSON.defaults, &report);
     }
 }
@@ -220,7 +206,9 @@ fn ignores_done_on_send_blocks_until_the_grace_period_cuts_it_off() {
         "{outcome:?}"
     );
     let k = LESSON.defaults;
-    for config in std::iter::once(fast()).chain(schedules().map(scheduled)) {
+    for config in
+        std::iter::once(fast()).chain(common::random_50_and_pct_8().map(common::scheduled_only))
+    {
         let report = shutdown_with("ignores-done-on-send", k, config);
         all_done(&report);
         let s = report.outcome.expect("main returned");
@@ -246,7 +234,9 @@ fn child_outlives_parent_returns_without_its_childs_report() {
     );
     let k = LESSON.defaults;
     let mut outlived = 0;
-    for config in std::iter::once(fast()).chain(schedules().map(scheduled)) {
+    for config in
+        std::iter::once(fast()).chain(common::random_50_and_pct_8().map(common::scheduled_only))
+    {
         let report = shutdown_with("child-outlives-parent", k, config);
         all_done(&report);
         let s = report.outcome.expect("main returned");
@@ -300,8 +290,8 @@ fn drain_without_deadline_waits_forever_on_the_stuck_call() {
     let v = LESSON
         .variant("drain-without-deadline")
         .expect("variant exists");
-    for schedule in schedules() {
-        let report = LESSON.run(v, LESSON.defaults, scheduled(schedule));
+    for schedule in common::random_50_and_pct_8() {
+        let report = LESSON.run(v, LESSON.defaults, common::scheduled_only(schedule));
         drain_without_deadline_deadlocks(&LESSON.defaults, &report);
     }
 }
@@ -322,8 +312,8 @@ fn grace_period_abandons_the_stuck_call_on_time_and_says_so() {
     all_done(&free);
     let s = free.outcome.expect("main returned");
     assert!(s.abandoned.contains(&"query#3".to_owned()), "{s:?}");
-    for schedule in schedules() {
-        let report = shutdown_with("grace-period", k, scheduled(schedule.clone()));
+    for schedule in common::random_50_and_pct_8() {
+        let report = shutdown_with("grace-period", k, common::scheduled_only(schedule.clone()));
         all_done(&report);
         let s = report.outcome.expect("main returned");
         staged(&k, &s);
@@ -359,10 +349,10 @@ fn every_variant_meets_its_expectation_under_schedules() {
             seed: 9,
         },
     ] {
-        for schedule in schedules() {
+        for schedule in common::random_50_and_pct_8() {
             for name in VARIANTS {
                 let v = LESSON.variant(name).expect("variant exists");
-                let report = LESSON.run(v, knobs, scheduled(schedule.clone()));
+                let report = LESSON.run(v, knobs, common::scheduled_only(schedule.clone()));
                 assert!(
                     meets_expectation(v, &report),
                     "{name} {knobs:?} {schedule:?}: {:?} {:?}",
@@ -467,7 +457,7 @@ fn the_challenge_is_reachable_and_not_a_given() {
     for seed in 0..50 {
         let config = Config {
             log_items: true,
-            ..scheduled(Schedule::random(seed))
+            ..common::scheduled_only(Schedule::random(seed))
         };
         let run = LESSON.start(variant, challenge.knobs, config);
         let lab = run.lab().clone();
@@ -478,7 +468,7 @@ fn the_challenge_is_reachable_and_not_a_given() {
         let s = shutdown_with(
             "child-outlives-parent",
             challenge.knobs,
-            scheduled(Schedule::random(seed)),
+            common::scheduled_only(Schedule::random(seed)),
         )
         .outcome
         .expect("main returned");

@@ -94,10 +94,6 @@ fn bulk(
     )
 }
 
-fn schedules(seeds: std::ops::Range<u64>) -> impl Iterator<Item = Schedule> {
-    seeds.flat_map(|seed| [Schedule::random(seed), Schedule::pct(seed)])
-}
-
 fn traps() -> impl Iterator<Item = (&'static Lesson, &'static Variant)> {
     catalog()
         .iter()
@@ -191,7 +187,7 @@ fn scheduled_and_free_runs_agree_on_every_trap() {
         let free_shows = shown(&free);
         let mut broke = 0;
         let mut runs = 0;
-        for schedule in schedules(0..6) {
+        for schedule in common::random_and_pct(0..6) {
             let report =
                 common::run_scheduled(lesson, trap.name, lesson.defaults, schedule.clone());
             let what = format!("{} {} {schedule:?}: {report:?}", lesson.slug, trap.name);
@@ -264,7 +260,7 @@ fn knobs_that_hide_an_ungated_trap_hide_it_under_every_schedule() {
         let lesson = lessons::find(name).expect("lesson");
         let variant = lesson.variant(trap).expect("trap");
         assert!(lesson.hidden(variant, &knobs).is_some(), "{trap} {knobs:?}");
-        for schedule in schedules(0..50) {
+        for schedule in common::random_and_pct(0..50) {
             let report = bulk(lesson, trap, knobs, schedule.clone());
             assert!(
                 meets_expectation_with(lesson, variant, &knobs, &report),
@@ -332,7 +328,7 @@ fn no_schedule_breaks_a_fix_or_a_correct_variant() {
             .iter()
             .filter(|v| v.kind != VariantKind::Trap)
         {
-            for schedule in schedules(0..SEEDS_PER_STRATEGY) {
+            for schedule in common::random_and_pct(0..SEEDS_PER_STRATEGY) {
                 tasks.push((*lesson, variant, knobs, schedule));
             }
         }
@@ -435,7 +431,7 @@ fn ungated_traps_are_found_by_a_hunt() {
         let variant = lesson.variant(trap).expect("trap");
         for (knobs, seeds) in [(lesson.defaults, 0..500), (hunt_knobs(trap), 0..100)] {
             assert_eq!(lesson.hidden(variant, &knobs), None, "{trap} {knobs:?}");
-            let tasks: Vec<Schedule> = schedules(seeds.clone()).collect();
+            let tasks: Vec<Schedule> = common::random_and_pct(seeds.clone()).collect();
             let found = Mutex::new(Vec::new());
             let _ = on_two_threads(&tasks, |schedule| {
                 let report = bulk(lesson, trap, knobs, schedule.clone());
@@ -501,7 +497,7 @@ fn broadcast_keeps_its_gate_no_schedule_makes_the_publisher_wait() {
         },
     ]
     .into_iter()
-    .flat_map(|knobs| schedules(0..100).map(move |s| (knobs, s)))
+    .flat_map(|knobs| common::random_and_pct(0..100).map(move |s| (knobs, s)))
     .collect();
     let failures = on_two_threads(&tasks, |(knobs, schedule)| {
         let run = lesson.start(

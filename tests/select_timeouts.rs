@@ -29,18 +29,6 @@ fn free() -> Config {
     }
 }
 
-fn scheduled(schedule: Schedule) -> Config {
-    Config {
-        schedule: Some(schedule),
-        ..Config::default()
-    }
-}
-
-/// Seeds 0..50, random and PCT.
-fn schedules() -> impl Iterator<Item = Schedule> {
-    (0..50).flat_map(|seed| [Schedule::random(seed), Schedule::pct(seed)])
-}
-
 fn run(variant: &str, knobs: Knobs, config: Config) -> Report<Outcome> {
     let v = LESSON.variant(variant).expect("variant exists");
     LESSON.run(v, knobs, config)
@@ -48,7 +36,7 @@ fn run(variant: &str, knobs: Knobs, config: Config) -> Report<Outcome> {
 
 /// Runs one variant's session function on the scheduler (exact times).
 fn session_on(schedule: Schedule, knobs: Knobs, f: fn(&Lab, &Knobs) -> Session) -> Report<Session> {
-    Lab::run(scheduled(schedule), move |lab| f(lab, &knobs))
+    Lab::run(common::scheduled_only(schedule), move |lab| f(lab, &knobs))
 }
 
 fn all_done<T>(report: &Report<T>) {
@@ -77,7 +65,7 @@ fn smoke() {
 #[test]
 fn correct_on_the_scheduler_is_exact() {
     let k = knobs();
-    for schedule in schedules().take(20) {
+    for schedule in common::random_and_pct(0..50).take(20) {
         let report = session_on(schedule, k, select_timeouts::correct);
         all_done(&report);
         let s = report.outcome.expect("main returned");
@@ -137,9 +125,9 @@ fn every_variant_meets_its_expectation_free_running() {
 /// `variant` shows what it promises on every schedule of [`schedules`].
 fn holds_on_every_schedule(variant: &str) {
     let v = LESSON.variant(variant).expect("variant exists");
-    for schedule in schedules() {
+    for schedule in common::random_and_pct(0..50) {
         let what = schedule.describe();
-        let report = LESSON.run(v, LESSON.defaults, scheduled(schedule));
+        let report = LESSON.run(v, LESSON.defaults, common::scheduled_only(schedule));
         assert!(
             meets_expectation(v, &report),
             "{variant} {what}: {report:?}"
@@ -196,8 +184,16 @@ fn every_variant_is_swept() {
 #[test]
 fn the_same_schedule_gives_the_same_run() {
     for v in LESSON.variants {
-        let a = LESSON.run(v, LESSON.defaults, scheduled(Schedule::random(9)));
-        let b = LESSON.run(v, LESSON.defaults, scheduled(Schedule::random(9)));
+        let a = LESSON.run(
+            v,
+            LESSON.defaults,
+            common::scheduled_only(Schedule::random(9)),
+        );
+        let b = LESSON.run(
+            v,
+            LESSON.defaults,
+            common::scheduled_only(Schedule::random(9)),
+        );
         assert_eq!(a.trace, b.trace, "{}", v.name);
         assert_eq!(a.outcome, b.outcome, "{}", v.name);
     }
@@ -208,7 +204,7 @@ fn timeout_leaks_worker_leaves_the_slow_replica_of_every_query_waiting() {
     let report = run(
         "timeout-leaks-worker",
         knobs(),
-        scheduled(Schedule::random(4)),
+        common::scheduled_only(Schedule::random(4)),
     );
     let leaked = common::leak_of(&report);
     let served = report.outcome.as_ref().expect("main returned").items_out;
@@ -241,8 +237,8 @@ fn buffered_reply_and_correct_leave_no_replica_behind() {
     for fix in ["buffered-reply", "correct"] {
         for config in [
             free(),
-            scheduled(Schedule::random(4)),
-            scheduled(Schedule::pct(4)),
+            common::scheduled_only(Schedule::random(4)),
+            common::scheduled_only(Schedule::pct(4)),
         ] {
             let report = run(fix, knobs(), config);
             all_done(&report);
@@ -274,7 +270,11 @@ fn busy_default_counts_its_polls_in_both_modes() {
         "the same deadlines as correct"
     );
 
-    let report = run("busy-default", k, scheduled(Schedule::random(2)));
+    let report = run(
+        "busy-default",
+        k,
+        common::scheduled_only(Schedule::random(2)),
+    );
     let outcome = report.outcome.expect("main returned");
     assert!(
         outcome.problems[0].starts_with(&format!(
@@ -336,7 +336,7 @@ fn deadline_reset_per_message_runs_the_session_over() {
         .collect();
     assert_eq!(late, [10 * SECOND, 11 * SECOND]);
 
-    for config in [scheduled(Schedule::pct(3)), free()] {
+    for config in [common::scheduled_only(Schedule::pct(3)), free()] {
         let report = run("deadline-reset-per-message", k, config);
         assert!(report.verdict.is_none());
         let outcome = report.outcome.expect("main returned");
@@ -387,7 +387,7 @@ fn silent_hang_is_noticed_by_nobody_and_the_watchdog_names_the_feed() {
     );
     assert!(matches!(s.feed, Some(FeedEnd::Hung { .. })));
 
-    for config in [free(), scheduled(Schedule::pct(5))] {
+    for config in [free(), common::scheduled_only(Schedule::pct(5))] {
         let report = run("silent-hang", k, config.clone());
         all_done(&report);
         let outcome = report.outcome.expect("main returned");
@@ -469,8 +469,10 @@ fn hidden_by_says_exactly_when_a_trap_cannot_show() {
                     workers,
                     seed: 3,
                 };
-                let (h, s) =
-                    check_hidden_by(k, &scheduled(Schedule::random(items + workers as u64)));
+                let (h, s) = check_hidden_by(
+                    k,
+                    &common::scheduled_only(Schedule::random(items + workers as u64)),
+                );
                 hidden += h;
                 shown += s;
             }
@@ -496,8 +498,8 @@ fn the_fixes_hold_with_other_knobs() {
         for name in ["correct", "buffered-reply", "watchdog"] {
             let v = LESSON.variant(name).expect("variant exists");
             for config in [
-                scheduled(Schedule::random(items)),
-                scheduled(Schedule::pct(items)),
+                common::scheduled_only(Schedule::random(items)),
+                common::scheduled_only(Schedule::pct(items)),
             ] {
                 let report = LESSON.run(v, k, config);
                 assert!(meets_expectation(v, &report), "{name} {k:?}: {report:?}");
@@ -583,7 +585,7 @@ fn the_challenge_can_be_played_and_is_not_won_by_every_schedule() {
     for seed in 0..30 {
         let config = Config {
             log_items: true,
-            ..scheduled(Schedule::random(seed))
+            ..common::scheduled_only(Schedule::random(seed))
         };
         let run = LESSON.start(variant, challenge.knobs, config);
         let lab = run.lab().clone();

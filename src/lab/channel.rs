@@ -208,8 +208,7 @@ impl<T> Sender<T> {
         // the current pace, and a change of pace (the `pace` arm) starts a
         // new round.
         let waited = loop {
-            // Only a deadline needs to hear of a change of pace.
-            let pace = deadline.map(|_| self.core.clock.watch());
+            let pace = self.core.clock.watch();
             let left = deadline.map(|d| self.core.clock.left(d));
             if left == Some(Left::Reached) {
                 break Waited::TimedOut;
@@ -217,9 +216,7 @@ impl<T> Sender<T> {
             let mut sel = cb::Select::new();
             let send = sel.send(&self.inner);
             let abort = sel.recv(&self.core.abort_rx);
-            if let Some(pace) = &pace {
-                sel.recv(pace);
-            }
+            sel.recv(&pace);
             let Some(op) = clock::pick(&mut sel, left) else {
                 continue;
             };
@@ -239,9 +236,7 @@ impl<T> Sender<T> {
                     break Waited::Disconnected;
                 }
                 _ => {
-                    if let Some(pace) = &pace {
-                        let _ = op.recv(pace);
-                    }
+                    let _ = op.recv(&pace);
                 }
             }
         };
@@ -359,7 +354,7 @@ impl<T> Receiver<T> {
     /// after each change.
     fn recv_waiting_until(&self, deadline: Option<Duration>) -> Waited<T> {
         loop {
-            let pace = deadline.map(|_| self.core.clock.watch());
+            let pace = self.core.clock.watch();
             let left = deadline.map(|d| self.core.clock.left(d));
             if left == Some(Left::Reached) {
                 return Waited::TimedOut;
@@ -367,9 +362,7 @@ impl<T> Receiver<T> {
             let mut sel = cb::Select::new();
             let recv = sel.recv(&self.inner);
             let abort = sel.recv(&self.core.abort_rx);
-            if let Some(pace) = &pace {
-                sel.recv(pace);
-            }
+            sel.recv(&pace);
             let Some(op) = clock::pick(&mut sel, left) else {
                 continue;
             };
@@ -385,9 +378,7 @@ impl<T> Receiver<T> {
                     return Waited::Disconnected;
                 }
                 _ => {
-                    if let Some(pace) = &pace {
-                        let _ = op.recv(pace);
-                    }
+                    let _ = op.recv(&pace);
                 }
             }
         }

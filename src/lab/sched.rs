@@ -407,11 +407,7 @@ pub(crate) struct Scheduler {
     watch: Mutex<Option<((u64, Duration), Instant)>>,
 }
 
-fn lock_watch<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
@@ -766,7 +762,7 @@ impl Scheduler {
     /// stuck or over.
     pub(crate) fn held_without_progress(&self) -> Option<(usize, Duration)> {
         let st = self.lock();
-        let mut seen = lock_watch(&self.watch);
+        let mut seen = lock(&self.watch);
         let mark = (st.step, st.now);
         let idle = st.paused || st.awaiting || st.aborted || st.ended.is_some();
         let Some(holder) = st.running.filter(|_| !idle) else {

@@ -124,6 +124,26 @@ pub fn assert_hidden_by_holds(
     (report, hidden)
 }
 
+/// A scheduled run's config and nothing else (the lesson tests' own).
+pub fn scheduled_only(schedule: Schedule) -> Config {
+    Config {
+        schedule: Some(schedule),
+        ..Config::default()
+    }
+}
+
+/// For each seed, a random and a PCT schedule.
+pub fn random_and_pct(seeds: std::ops::Range<u64>) -> impl Iterator<Item = Schedule> {
+    seeds.flat_map(|seed| [Schedule::random(seed), Schedule::pct(seed)])
+}
+
+/// Random schedules 0..50 and the first eight PCT ones.
+pub fn random_50_and_pct_8() -> impl Iterator<Item = Schedule> {
+    (0..50)
+        .map(Schedule::random)
+        .chain((0..8).map(Schedule::pct))
+}
+
 /// A scheduled run's config: items and waits logged (challenges and event
 /// logs read them), a ring big enough to keep every event of a small run,
 /// no pacing.
