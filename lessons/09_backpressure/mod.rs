@@ -60,8 +60,9 @@ static VARIANTS: [Variant; 5] = [
         name: "unbounded-queue",
         kind: VariantKind::Trap,
         summary: "the same pipeline on unbounded channels: no send ever waits",
-        explains: "`read` makes 125 lines/s, `store` writes 33: the difference piles up in `lines`, and the pile (memory, \
-                   and each line's wait) grows with the input, without limit",
+        explains: "`read` makes 125 lines/s, `store` writes 33: nothing makes `read` wait, so the difference piles up in \
+                   front of `store` (in `records`: the parse worker keeps up with `read`), and the pile (memory, and each \
+                   line's wait) grows with the input, without limit",
         fixed_by: Some("correct"),
         expect: Expect::Broken,
     },
@@ -342,8 +343,10 @@ fn channel<T>(lab: &Lab, name: &str, cap: Option<usize>) -> (Sender<T>, Receiver
 
 /// Stage 1, `read`: reads `n` lines, each after a little work, and sends
 /// them on `lines`. Staging: it holds the only Sender on `warmup`, and
-/// drops it the first time it finds `lines` full (or when it is done), so
-/// the parse workers start only then (see the README).
+/// drops it the first time it finds `lines` full (unbounded: once `lines`
+/// holds one line more than `--buffer`, where a bounded `lines` would
+/// have stopped it), or when it is done, so the parse workers start only
+/// then (see the README).
 fn read(
     lab: &Lab,
     knobs: &Knobs,
@@ -354,6 +357,7 @@ fn read(
 ) {
     let mut rng = fastrand::Rng::with_seed(knobs.seed);
     let mut warmup = Some(warmup);
+    let budget = sized(knobs.buffer)[0];
     for n in 1..=knobs.items {
         let work = Duration::from_millis(rng.u64(READ_MS.0..=READ_MS.1));
         lab.work(work);
@@ -386,6 +390,14 @@ fn read(
             if lines.send(line).is_err() {
                 break; // the run was aborted
             }
+            if policy == Policy::Unbounded && warmup.is_some() && lines.len() > budget {
+                // Staging, unbounded: a bounded `lines` would have stopped
+                // `read` before this line; the warm-up ends here, at the
+                // same point. (Nothing has left `lines` yet, so `len` is
+                // exact; the peak is seen before the parse workers start.)
+                shared.peaks[0].saw(&lines);
+                drop(warmup.take());
+            }
         }
         shared.accepted.fetch_add(1, Ordering::Relaxed);
         shared.peaks[0].saw(&lines);
@@ -406,7 +418,7 @@ fn parse(
     warmup: &Receiver<()>,
     shared: &Shared,
 ) {
-    let _ = warmup.recv(); // staging: closes when `read` first finds `lines` full
+    let _ = warmup.recv(); // staging: closes where a bounded `lines` first stops `read`
     let mut rng = fastrand::Rng::with_seed(seed);
     for line in lines {
         lab.work(Duration::from_millis(rng.u64(PARSE_MS.0..=PARSE_MS.1)));
@@ -535,8 +547,9 @@ fn main(lab: &Lab, variant: &Variant, knobs: &Knobs) -> Outcome {
 
 /// Which knobs hide which trap. Both traps show when `lines` holds more
 /// than `--buffer` lines at once, and the warm-up makes it hold
-/// `min(items, its capacity)` before anything leaves it: so they show
-/// exactly when `--items` > `--buffer`.
+/// `min(items, its capacity)` before anything leaves it (unbounded:
+/// `min(items, --buffer + 1)`): so they show exactly when `--items` >
+/// `--buffer`.
 fn hidden_by(variant: &Variant, knobs: &Knobs) -> Option<String> {
     let (items, buffer) = (knobs.items, knobs.buffer);
     if items > buffer as u64 {
@@ -701,11 +714,24 @@ fn growth(policy: Policy, budget: usize, f: &Flow, outcome: &mut Outcome) {
         return;
     }
     match (policy, f.capacities[0]) {
-        (Policy::Unbounded, _) => outcome.problems.push(format!(
-            "unbounded growth: `lines` held {peak} lines at once, where a bounded `lines` holds \
-             {budget} (--buffer): nothing ever made `read` wait, so every line it read piled up \
-             in memory; the pile grows with --items, without limit"
-        )),
+        (Policy::Unbounded, _) => {
+            let names = ["lines", "records", "stored"];
+            let (deepest, &most) = f
+                .peaks
+                .iter()
+                .enumerate()
+                .max_by_key(|(_, peak)| **peak)
+                .unwrap_or((0, &peak));
+            outcome.problems.push(format!(
+                "unbounded growth: `lines` took line {} without waiting, where a bounded `lines` \
+                 of {budget} (--buffer) makes `read` wait; nothing ever made `read` wait, so the \
+                 backlog piled up in front of `store`: {} lines in the pipeline at once, {most} of \
+                 them in `{}`; the pile grows with --items, without limit",
+                budget + 1,
+                f.peak_in_pipeline,
+                names[deepest]
+            ));
+        }
         (Policy::BigBuffer, Some(cap)) => {
             let cliff = if f.found_full > 0 {
                 format!(
@@ -725,7 +751,7 @@ fn growth(policy: Policy, budget: usize, f: &Flow, outcome: &mut Outcome) {
             outcome.problems.push(format!(
                 "the bigger buffers hid the overload: `lines` queued {peak} lines, {} more than \
                  the {budget} it was sized for, and each of them waits its turn at `store`: up \
-                 to {} in the pipeline (W = L/λ); {cliff}",
+                 to {} in the pipeline (the lines ahead of it ÷ `store`'s rate; on average, W = L/λ); {cliff}",
                 peak - budget,
                 in_words(f.max_wait())
             ));
