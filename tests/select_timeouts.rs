@@ -409,6 +409,52 @@ fn silent_hang_is_noticed_by_nobody_and_the_watchdog_names_the_feed() {
     }
 }
 
+/// The feed's heartbeats reach main: it hears them while it gathers a
+/// query's answers. (Heard only in the session loop, they never would: a
+/// query is always waiting there, and the loop is biased to queries.)
+#[test]
+fn heartbeats_reach_main_while_it_waits_for_answers() {
+    for schedule in common::random_and_pct(0..10) {
+        let report = session_on(schedule.clone(), knobs(), select_timeouts::correct);
+        all_done(&report);
+        let s = report.outcome.expect("main returned");
+        // Main serves each query for 1 s; the feed beats every 0.5 s meanwhile.
+        for q in &s.served {
+            let beat = q
+                .last_beat
+                .unwrap_or_else(|| panic!("{schedule:?}: no beat in {q:?}"));
+            assert!(
+                beat > q.taken_at && beat <= q.taken_at + SECOND,
+                "{schedule:?}: {q:?}"
+            );
+        }
+        let beats = report
+            .snapshot
+            .channels
+            .iter()
+            .find(|c| c.name == "beats")
+            .expect("a beats channel");
+        assert!(
+            beats.received >= s.served.len() as u64,
+            "{schedule:?}: {beats:?}"
+        );
+
+        // The stuck feed beats until it hangs, and not after.
+        let report = session_on(schedule.clone(), knobs(), select_timeouts::watchdog);
+        all_done(&report);
+        let s = report.outcome.expect("main returned");
+        let Some(FeedEnd::Hung { since, .. }) = s.feed else {
+            panic!("{schedule:?}: {:?}", s.feed)
+        };
+        let heard: Vec<Duration> = s.served.iter().filter_map(|q| q.last_beat).collect();
+        assert!(!heard.is_empty(), "{schedule:?}");
+        assert!(
+            heard.iter().all(|&at| at <= since),
+            "{schedule:?}: {heard:?}"
+        );
+    }
+}
+
 /// The exact condition under which each trap cannot show, from the
 /// lesson's own reasoning: the test's copy, so a change to either is caught.
 fn should_hide(trap: &str, k: &Knobs) -> bool {

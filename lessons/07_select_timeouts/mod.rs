@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::lab::{Event, EventKind, Lab, Receiver, Sender, Snapshot, in_words};
+use crate::lab::{Event, EventKind, Lab, Receiver, RecvError, Sender, Snapshot, in_words};
 use crate::lessons::{
     Challenge, Expect, KnobRanges, Knobs, Lesson, Outcome, Variant, VariantKind, count,
 };
@@ -99,7 +99,7 @@ static VARIANTS: [Variant; 7] = [
         name: "deadline-reset-per-message",
         kind: VariantKind::Trap,
         summary: "the session's 9.5 s timer is made inside the loop: `recv(lab.after(SESSION))`",
-        explains: "a new timer starts with every message (a query, a heartbeat): while they trickle in, it never fires and the session runs over",
+        explains: "a new timer starts on every pass of the loop, that is with every message main takes (a query, or a heartbeat that finds it idle): while they trickle in, it never fires and the session runs over",
         fixed_by: Some("correct"),
         expect: Expect::Broken,
     },
@@ -189,6 +189,9 @@ pub struct Served {
     pub answers: Vec<usize>,
     /// Polls that found nothing (`busy-default` only).
     pub polls: u64,
+    /// The newest heartbeat main heard while it waited for the answers:
+    /// when the feed last said "still here".
+    pub last_beat: Option<Duration>,
 }
 
 /// Why main's session ended.
@@ -360,57 +363,98 @@ fn ask_replicas(lab: &Lab, knobs: &Knobs, q: u64, reply: Reply) -> Receiver<Answ
     answers
 }
 
-/// Waits for `n` answers until one deadline, then moves on.
-fn gather(lab: &Lab, answers: &Receiver<Answer>, n: usize) -> Vec<usize> {
+/// What main heard while it waited for one query's answers.
+#[derive(Default)]
+struct Heard {
+    answers: Vec<usize>,
+    polls: u64,
+    last_beat: Option<Duration>,
+}
+
+impl Heard {
+    /// What a receive on `beats` brought: a heartbeat (the feed was alive
+    /// then), or the feed is gone, and `beats`, closed, would be ready on
+    /// every pass: stop listening, crossbeam's way (`never()`).
+    fn beat(
+        &mut self,
+        lab: &Lab,
+        beat: Result<Duration, RecvError>,
+        beats: &mut Receiver<Duration>,
+    ) {
+        match beat {
+            Ok(at) => self.last_beat = self.last_beat.max(Some(at)),
+            Err(RecvError) => *beats = lab.never(),
+        }
+    }
+}
+
+/// Waits for `n` answers until one deadline, then moves on; hears the
+/// feed's heartbeats meanwhile (main's watch goes on while it waits).
+fn gather(lab: &Lab, answers: &Receiver<Answer>, n: usize, beats: &Receiver<Duration>) -> Heard {
     let deadline = lab.after(DEADLINE); // one timer for every answer of this query
-    let mut got = Vec::new();
-    while got.len() < n {
+    let mut heard = Heard::default();
+    let mut beats = beats.clone();
+    while heard.answers.len() < n {
         select! {
             recv(answers) -> a => match a {
-                Ok(a) => got.push(a.replica),
+                Ok(a) => heard.answers.push(a.replica),
                 Err(_) => break,
             },
+            recv(beats) -> beat => heard.beat(lab, beat, &mut beats), // "still here"
             recv(deadline) -> _ => break, // moving on: the rest are late
         }
     }
-    got
+    heard
 }
 
 /// The trap `busy-default`: the same wait as a poll loop.
-fn gather_polling(lab: &Lab, answers: &Receiver<Answer>, n: usize) -> (Vec<usize>, u64) {
+fn gather_polling(
+    lab: &Lab,
+    answers: &Receiver<Answer>,
+    n: usize,
+    beats: &Receiver<Duration>,
+) -> Heard {
     let until = lab.now() + DEADLINE;
-    let mut got = Vec::new();
-    let mut polls = 0;
-    while got.len() < n {
+    let mut heard = Heard::default();
+    let mut beats = beats.clone();
+    while heard.answers.len() < n {
         select! {
             recv(answers) -> a => match a {
-                Ok(a) => got.push(a.replica),
+                Ok(a) => heard.answers.push(a.replica),
                 Err(_) => break,
             },
+            recv(beats) -> beat => heard.beat(lab, beat, &mut beats),
             default => {
                 if lab.now() >= until {
                     break;
                 }
-                polls += 1; // nothing there: ask again at once
+                heard.polls += 1; // nothing there: ask again at once
             }
         }
     }
-    (got, polls)
+    heard
 }
 
-/// One query: ask, wait, move on.
-fn serve_query(lab: &Lab, knobs: &Knobs, q: u64, shape: Shape) -> Served {
+/// One query: ask, wait (hearing the feed's heartbeats), move on.
+fn serve_query(
+    lab: &Lab,
+    knobs: &Knobs,
+    q: u64,
+    shape: Shape,
+    beats: &Receiver<Duration>,
+) -> Served {
     let taken_at = lab.now();
     let answers = ask_replicas(lab, knobs, q, shape.reply);
-    let (answers, polls) = match shape.wait {
-        Wait::Select => (gather(lab, &answers, knobs.workers), 0),
-        Wait::Poll => gather_polling(lab, &answers, knobs.workers),
+    let heard = match shape.wait {
+        Wait::Select => gather(lab, &answers, knobs.workers, beats),
+        Wait::Poll => gather_polling(lab, &answers, knobs.workers, beats),
     };
     Served {
         query: q,
         taken_at,
-        answers,
-        polls,
+        answers: heard.answers,
+        polls: heard.polls,
+        last_beat: heard.last_beat,
     }
 }
 
@@ -456,7 +500,9 @@ fn feed(lab: &Lab, n: u64, ends: &FeedEnds) -> FeedEnd {
                 }
                 recv(pulse) -> _ => {
                     if let Some(beats) = &ends.beats {
-                        let _ = beats.try_send(lab.now()); // never waits: a full `beats` keeps its last
+                        // Never waits: a full `beats` still holds a beat main has
+                        // not taken, and this newer one is dropped.
+                        let _ = beats.try_send(lab.now());
                     }
                 }
             }
@@ -486,7 +532,9 @@ fn watched(
             recv(queries) -> q => match q {
                 Ok(q) => {
                     last_sign = lab.now();
-                    served.push(serve(q));
+                    let query = serve(q);
+                    last_sign = last_sign.max(query.last_beat.unwrap_or_default());
+                    served.push(query);
                 }
                 Err(_) => break SessionEnd::FeedDone,
             },
@@ -521,7 +569,9 @@ fn timer_per_message(
             recv(queries) -> q => match q {
                 Ok(q) => {
                     last_sign = lab.now();
-                    served.push(serve(q));
+                    let query = serve(q);
+                    last_sign = last_sign.max(query.last_beat.unwrap_or_default());
+                    served.push(query);
                 }
                 Err(_) => break SessionEnd::FeedDone,
             },
@@ -565,9 +615,9 @@ fn session(lab: &Lab, knobs: &Knobs, shape: Shape) -> Session {
     let heartbeat = shape.session != Loop::Unwatched;
     let (beats_tx, beats) = if heartbeat {
         let (tx, rx) = lab.bounded::<Duration>("beats", 1);
-        (Some(tx), Some(rx))
+        (Some(tx), rx)
     } else {
-        (None, None)
+        (None, lab.never()) // no heartbeat: nothing to hear
     };
     // The call the stuck feed waits on: main holds its only Sender and never sends.
     let (stalled, upstream) = if shape.hang {
@@ -585,12 +635,12 @@ fn session(lab: &Lab, knobs: &Knobs, shape: Shape) -> Session {
     let feed_lab = lab.clone();
     let feeder = lab.go("feed", move || feed(&feed_lab, n, &ends));
 
-    let serve = |q| serve_query(lab, knobs, q, shape);
+    let serve = |q| serve_query(lab, knobs, q, shape, &beats);
     let started_at = lab.now();
-    let (served, end) = match (shape.session, &beats) {
-        (Loop::Watched, Some(beats)) => watched(lab, &queries, beats, serve),
-        (Loop::TimerPerMessage, Some(beats)) => timer_per_message(lab, &queries, beats, serve),
-        _ => unwatched(lab, &queries, serve),
+    let (served, end) = match shape.session {
+        Loop::Watched => watched(lab, &queries, &beats, serve),
+        Loop::TimerPerMessage => timer_per_message(lab, &queries, &beats, serve),
+        Loop::Unwatched => unwatched(lab, &queries, serve),
     };
     let ended_at = lab.now();
     drop(done_tx); // Go: cancel(): the feed's `done` arm fires
@@ -775,7 +825,7 @@ fn outcome(s: &Session, scheduled: bool) -> Outcome {
     if let Some(last) = late.last() {
         o.problems.push(format!(
             "the session ran over: it was to take no new query after {}, but its timer was \
-             made inside the loop and restarted with every message (a query, a heartbeat): \
+             made inside the loop and restarted with every message it took: \
              it took {} after that, the last {} into the session",
             in_words(SESSION),
             count(late.len() as u64, "query", "queries"),
