@@ -71,7 +71,7 @@ impl Pool for WorkerPool {
     }
 
     fn cancel(&self) -> Vec<u64> {
-        drop(lock(&self.jobs).take()); // stop accepting
+        drop(lock(&self.jobs).take()); // no new submit (one already waiting holds a clone)
         drop(lock(&self.done).take()); // workers take no new job
         // A first draft: the jobs still queued were accepted, and nobody
         // will run them now. They should come back from here.

@@ -72,7 +72,7 @@ impl Pool for WorkerPool {
     }
 
     fn cancel(&self) -> Vec<u64> {
-        drop(lock(&self.jobs).take()); // stop accepting
+        drop(lock(&self.jobs).take()); // no new submit (one already waiting holds a clone)
         drop(lock(&self.done).take()); // workers take no new job
         // Drain until `jobs` is disconnected, not until it looks empty: a
         // submit waiting for room holds a Sender clone and lands its job as
