@@ -389,6 +389,12 @@ fn hidden_by_says_exactly_when_a_trap_cannot_show() {
                     if let Some(why) = hidden {
                         hidden_seen += 1;
                         assert!(why.contains(&format!("--buffer {buffer}")), "{why}");
+                        // What it suggests would show the trap, and is a valid knob.
+                        if let Some((_, tail)) = why.split_once(" or --buffer ") {
+                            let suggested: usize = tail.parse().expect("a number");
+                            assert!((4..buffer).contains(&suggested), "{why}");
+                            assert!(items > suggested as u64, "{why}");
+                        }
                         assert_eq!(outcome.items_out, items);
                     } else {
                         shown_seen += 1;

@@ -376,13 +376,15 @@ fn silent_hang_is_noticed_by_nobody_and_the_watchdog_names_the_feed() {
     let report = session_on(Schedule::random(5), k, select_timeouts::watchdog);
     all_done(&report);
     let s = report.outcome.expect("main returned");
-    // Main took query 4 at 3 s and served it until 4 s; 1.5 s later it names the feed.
+    // Main took query 4 at 3 s, its last sign of life, and served it until
+    // 4 s; 1.5 s after that sign it names the feed (at 4.5 s, not 5.5 s:
+    // the silence is counted from the last sign, not from the last pass).
     let last = (sent as u32 - 1) * SECOND;
     assert_eq!(
         s.end,
         SessionEnd::FeedSilent {
             last_sign: last,
-            named_at: last + SECOND + SILENCE
+            named_at: last + SILENCE
         }
     );
     assert!(matches!(s.feed, Some(FeedEnd::Hung { .. })));

@@ -115,7 +115,7 @@ static VARIANTS: [Variant; 7] = [
         name: "watchdog",
         kind: VariantKind::Fix,
         summary: "the same stuck feed, but it beats on a 0.5 s `tick` while healthy, and main names it after 1.5 s of silence",
-        explains: "a stuck feed stops beating; main's `default(1.5 s)` arm fires, names `feed` and cancels it, seconds after the hang instead of never",
+        explains: "a stuck feed stops beating; 1.5 s after its last sign of life main's `default` arm fires, names `feed` and cancels it, seconds after the hang instead of never",
         fixed_by: None,
         expect: Expect::Clean,
     },
@@ -543,11 +543,20 @@ fn watched(
                     last_sign = last_sign.max(at); // alive, just nothing to send
                 }
             }
-            // A timer per pass on purpose: this one measures silence.
-            default(SILENCE) => break SessionEnd::FeedSilent { last_sign, named_at: lab.now() },
+            // A timer per pass on purpose: it measures silence, what is left
+            // of it since the last sign of life (a beat heard in `gather` counts).
+            default(silence_left(lab, last_sign)) => {
+                break SessionEnd::FeedSilent { last_sign, named_at: lab.now() }
+            }
         }
     };
     (served, end)
+}
+
+/// How much longer main may hear nothing before it names the feed: the
+/// rest of [`SILENCE`] since `last_sign`, the feed's last sign of life.
+fn silence_left(lab: &Lab, last_sign: Duration) -> Duration {
+    SILENCE.saturating_sub(lab.now().saturating_sub(last_sign))
 }
 
 /// The trap `deadline-reset-per-message`: the session's timer is made in
@@ -580,7 +589,9 @@ fn timer_per_message(
                     last_sign = last_sign.max(at);
                 }
             }
-            default(SILENCE) => break SessionEnd::FeedSilent { last_sign, named_at: lab.now() },
+            default(silence_left(lab, last_sign)) => {
+                break SessionEnd::FeedSilent { last_sign, named_at: lab.now() }
+            }
         }
     };
     (served, end)

@@ -61,7 +61,7 @@ static VARIANTS: [Variant; 5] = [
         kind: VariantKind::Trap,
         summary: "the same pipeline on unbounded channels: no send ever waits",
         explains: "`read` makes 125 lines/s, `store` writes 33: nothing makes `read` wait, so the difference piles up in \
-                   front of `store` (in `records`: the parse worker keeps up with `read`), and the pile (memory, and each \
+                   front of `store` (in `records`, at the default knobs: the parse worker keeps up with `read`), and the pile (memory, and each \
                    line's wait) grows with the input, without limit",
         fixed_by: Some("correct"),
         expect: Expect::Broken,
@@ -565,8 +565,9 @@ fn hidden_by(variant: &Variant, knobs: &Knobs) -> Option<String> {
          `lines` of {buffer}, so {what}; try --items {}",
         buffer + 1
     );
-    if items >= 4 {
-        let _ = write!(why, " or --buffer {}", (items - 1).max(4));
+    if items > 4 {
+        // A smaller --buffer that shows it; none below the smallest, 4.
+        let _ = write!(why, " or --buffer {}", items - 1);
     }
     Some(why)
 }
@@ -722,11 +723,19 @@ fn growth(policy: Policy, budget: usize, f: &Flow, outcome: &mut Outcome) {
                 .enumerate()
                 .max_by_key(|(_, peak)| **peak)
                 .unwrap_or((0, &peak));
+            // Where the pile was deepest: `records` (in front of `store`)
+            // when the parse workers keep up with `read`, `lines` when the
+            // run ends before they catch up.
+            let place = if names[deepest] == "records" {
+                " in front of `store`"
+            } else {
+                ""
+            };
             outcome.problems.push(format!(
                 "unbounded growth: `lines` took line {} without waiting, where a bounded `lines` \
                  of {budget} (--buffer) makes `read` wait; nothing ever made `read` wait, so the \
-                 backlog piled up in front of `store`: {} lines in the pipeline at once, {most} of \
-                 them in `{}`; the pile grows with --items, without limit",
+                 backlog piled up{place}: {} lines in the pipeline at once, {most} of them in \
+                 `{}`; the pile grows with --items, without limit",
                 budget + 1,
                 f.peak_in_pipeline,
                 names[deepest]
