@@ -376,9 +376,9 @@ fn silent_hang_is_noticed_by_nobody_and_the_watchdog_names_the_feed() {
     let report = session_on(Schedule::random(5), k, select_timeouts::watchdog);
     all_done(&report);
     let s = report.outcome.expect("main returned");
-    // Main took query 4 at 3 s, its last sign of life, and served it until
-    // 4 s; 1.5 s after that sign it names the feed (at 4.5 s, not 5.5 s:
-    // the silence is counted from the last sign, not from the last pass).
+    // Main took query 4 at 3 s, the last it heard from the feed, and served
+    // it until 4 s; 1.5 s after 3 s it names the feed (at 4.5 s, not 5.5 s:
+    // the silence counts from what main last heard, not from its last pass).
     let last = (sent as u32 - 1) * SECOND;
     assert_eq!(
         s.end,

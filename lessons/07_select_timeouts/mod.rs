@@ -115,7 +115,7 @@ static VARIANTS: [Variant; 7] = [
         name: "watchdog",
         kind: VariantKind::Fix,
         summary: "the same stuck feed, but it beats on a 0.5 s `tick` while healthy, and main names it after 1.5 s of silence",
-        explains: "a stuck feed stops beating; 1.5 s after its last sign of life main's `default` arm fires, names `feed` and cancels it, seconds after the hang instead of never",
+        explains: "a stuck feed stops beating; 1.5 s after main last heard from it (a query taken, a beat), main's `default` arm fires, names `feed` and cancels it, seconds after the hang instead of never",
         fixed_by: None,
         expect: Expect::Clean,
     },
@@ -203,7 +203,7 @@ pub enum SessionEnd {
     TimeUp,
     /// No query and no heartbeat for [`SILENCE`]: main named the feed.
     FeedSilent {
-        /// The last sign of life: a heartbeat's time, or when the last query came.
+        /// When main last heard from the feed: a heartbeat's time, or when main took the last query.
         last_sign: Duration,
         /// When main named it.
         named_at: Duration,
@@ -544,7 +544,8 @@ fn watched(
                 }
             }
             // A timer per pass on purpose: it measures silence, what is left
-            // of it since the last sign of life (a beat heard in `gather` counts).
+            // of it since main last heard from the feed (a query taken, or a
+            // beat, in `gather` too).
             default(silence_left(lab, last_sign)) => {
                 break SessionEnd::FeedSilent { last_sign, named_at: lab.now() }
             }
@@ -554,7 +555,7 @@ fn watched(
 }
 
 /// How much longer main may hear nothing before it names the feed: the
-/// rest of [`SILENCE`] since `last_sign`, the feed's last sign of life.
+/// rest of [`SILENCE`] since `last_sign`, when main last heard from it.
 fn silence_left(lab: &Lab, last_sign: Duration) -> Duration {
     SILENCE.saturating_sub(lab.now().saturating_sub(last_sign))
 }
@@ -761,6 +762,19 @@ fn hidden_by(variant: &Variant, knobs: &Knobs) -> Option<String> {
 
 /// The outcome of a session. `scheduled`: the run is on the scheduler,
 /// where a poll that finds nothing waits 1 ms of lesson time.
+/// The watchdog's words when it names the silent feed.
+fn named(last_sign: Duration, named_at: Duration, unsent: u64) -> String {
+    format!(
+        "main named `feed`: it had taken no query and heard no heartbeat since {}, and at {}, \
+         after {} of silence on its watch, it canceled it; the {} it never sent are left for \
+         the next session",
+        secs(last_sign),
+        secs(named_at),
+        in_words(SILENCE),
+        count(unsent, "query", "queries")
+    )
+}
+
 fn outcome(s: &Session, scheduled: bool) -> Outcome {
     let served = s.served.len() as u64;
     let mut o = Outcome {
@@ -794,15 +808,7 @@ fn outcome(s: &Session, scheduled: bool) -> Outcome {
             _,
         ) => {
             o.dropped = unsent;
-            o.by_design.push(format!(
-                "main named `feed`: no query and no heartbeat since {}, and at {}, after {} of \
-                 silence on its watch, it canceled it; the {} it never sent are left for the \
-                 next session",
-                secs(last_sign),
-                secs(named_at),
-                in_words(SILENCE),
-                count(unsent, "query", "queries")
-            ));
+            o.by_design.push(named(last_sign, named_at, unsent));
         }
         (SessionEnd::TimeUp, Some((sent, since))) => {
             let last = s.served.last().map_or(s.started_at, |q| q.taken_at);
