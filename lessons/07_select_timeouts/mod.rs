@@ -760,8 +760,6 @@ fn hidden_by(variant: &Variant, knobs: &Knobs) -> Option<String> {
     }
 }
 
-/// The outcome of a session. `scheduled`: the run is on the scheduler,
-/// where a poll that finds nothing waits 1 ms of lesson time.
 /// The watchdog's words when it names the silent feed.
 fn named(last_sign: Duration, named_at: Duration, unsent: u64) -> String {
     format!(
@@ -775,6 +773,8 @@ fn named(last_sign: Duration, named_at: Duration, unsent: u64) -> String {
     )
 }
 
+/// The outcome of a session. `scheduled`: the run is on the scheduler,
+/// where a poll that finds nothing waits 1 ms of lesson time.
 fn outcome(s: &Session, scheduled: bool) -> Outcome {
     let served = s.served.len() as u64;
     let mut o = Outcome {

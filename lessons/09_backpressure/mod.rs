@@ -61,8 +61,8 @@ static VARIANTS: [Variant; 5] = [
         kind: VariantKind::Trap,
         summary: "the same pipeline on unbounded channels: no send ever waits",
         explains: "`read` makes 125 lines/s, `store` writes 33: nothing makes `read` wait, so the difference piles up in \
-                   front of `store` (in `records`, at the default knobs: the parse worker keeps up with `read`), and the pile (memory, and each \
-                   line's wait) grows with the input, without limit",
+                   front of `store` (in `records`, at the default knobs: the parse worker keeps up with `read`), and \
+                   the pile (memory, and each line's wait) grows with the input, without limit",
         fixed_by: Some("correct"),
         expect: Expect::Broken,
     },
@@ -760,7 +760,8 @@ fn growth(policy: Policy, budget: usize, f: &Flow, outcome: &mut Outcome) {
             outcome.problems.push(format!(
                 "the bigger buffers hid the overload: `lines` queued {peak} lines, {} more than \
                  the {budget} it was sized for, and each of them waits its turn at `store`: up \
-                 to {} in the pipeline (the lines ahead of it ÷ `store`'s rate; on average, W = L/λ); {cliff}",
+                 to {} in the pipeline (the lines ahead of it ÷ `store`'s rate; on average, \
+                 W = L/λ); {cliff}",
                 peak - budget,
                 in_words(f.max_wait())
             ));
